@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test lint format venv bench clean
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+## Serve the app with demo data (and the Jira simulator, a worker and beat) on http://$(HOST):$(PORT)
+run: venv
+	HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) bash scripts/run_dev.sh
+
+## The whole test suite (tests needing a missing service are skipped and named)
+test: venv
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: venv
+	$(BIN)/python bench/anomaly_list.py
+
+clean:
+	rm -rf var/celery-broker var/*.log

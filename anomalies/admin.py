@@ -1,0 +1,153 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from .models import (
+    Anomaly,
+    Comment,
+    Container,
+    Datastore,
+    DatastorePermission,
+    FailedCheck,
+    HistoryEntry,
+    Tag,
+    Team,
+    User,
+)
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
+    list_filter = ("role", "is_active", "teams")
+    fieldsets = (
+        *DjangoUserAdmin.fieldsets[:2],
+        ("Role", {"fields": ("role", "is_active")}),
+        ("Dates", {"fields": ("last_login", "date_joined")}),
+    )
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("username", "role", "password1", "password2")}),
+    )
+
+
+class DatastorePermissionInline(admin.TabularInline):
+    model = DatastorePermission
+    extra = 0
+    autocomplete_fields = ("datastore",)
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ("name", "is_public", "member_count")
+    search_fields = ("name",)
+    filter_horizontal = ("members",)
+    inlines = [DatastorePermissionInline]
+
+    @admin.display(description="members")
+    def member_count(self, team: Team) -> int:
+        return team.members.count()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        if obj is not None and obj.is_public:
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+class ContainerInline(admin.TabularInline):
+    model = Container
+    extra = 0
+
+
+@admin.register(Datastore)
+class DatastoreAdmin(admin.ModelAdmin):
+    list_display = ("name", "connection_type")
+    search_fields = ("name",)
+    inlines = [ContainerInline]
+
+
+@admin.register(Container)
+class ContainerAdmin(admin.ModelAdmin):
+    list_display = ("name", "datastore", "container_type")
+    list_filter = ("datastore", "container_type")
+    search_fields = ("name",)
+
+
+@admin.register(DatastorePermission)
+class DatastorePermissionAdmin(admin.ModelAdmin):
+    list_display = ("team", "datastore", "level")
+    list_filter = ("level", "datastore", "team")
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    search_fields = ("name",)
+
+
+class FailedCheckInline(admin.TabularInline):
+    model = FailedCheck
+    extra = 0
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class HistoryInline(ReadOnlyInline):
+    model = HistoryEntry
+    fields = ("created_at", "actor", "action", "summary")
+    readonly_fields = fields
+
+
+@admin.register(Anomaly)
+class AnomalyAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "status",
+        "anomaly_type",
+        "weight",
+        "datastore",
+        "container",
+        "detected_at",
+    )
+    list_filter = ("status", "anomaly_type", "datastore")
+    list_select_related = ("datastore", "container")
+    search_fields = ("=id", "uuid", "description", "fingerprint")
+    date_hierarchy = "detected_at"
+    raw_id_fields = ("container",)
+    filter_horizontal = ("assignees", "tags")
+    readonly_fields = ("uuid", "status", "status_changed_at", "created_at")
+    inlines = [FailedCheckInline, HistoryInline]
+    show_full_result_count = False
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ("anomaly", "author", "created_at")
+    list_select_related = ("anomaly", "author")
+    search_fields = ("text",)
+    raw_id_fields = ("anomaly",)
+
+
+@admin.register(HistoryEntry)
+class HistoryEntryAdmin(admin.ModelAdmin):
+    """History is evidence: readable by Managers and Admins, never edited."""
+
+    list_display = ("created_at", "anomaly", "actor", "action", "summary")
+    list_filter = ("action",)
+    list_select_related = ("anomaly", "actor")
+    search_fields = ("summary", "=anomaly__id")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,300 @@
+"""The platform: users and roles, teams and their datastore permissions, anomalies."""
+
+import uuid
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MANAGER = "manager", "Manager"
+    MEMBER = "member", "Member"
+
+
+class User(AbstractUser):
+    """A person who signs in.
+
+    A global role is one exclusive, ordered choice, so it is a field rather than Django groups
+    (which allow any combination). Django's own machinery derives from it: `is_superuser` for
+    Admins, `is_staff` for Admins and Managers (admin site access), and `RoleBackend` grants
+    Managers their model permissions. Everything else is decided by team permissions.
+    """
+
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+
+    def save(self, *args, **kwargs) -> None:
+        self.is_superuser = self.role == Role.ADMIN
+        self.is_staff = self.role in (Role.ADMIN, Role.MANAGER)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "role" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "is_superuser", "is_staff"}
+        super().save(*args, **kwargs)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def can_manage_integrations(self) -> bool:
+        return self.role in (Role.ADMIN, Role.MANAGER)
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class Level(models.IntegerChoices):
+    """A team's permission on a datastore; each level includes those below it."""
+
+    REPORTER = 10, "Reporter"
+    VIEWER = 20, "Viewer"
+    DRAFTER = 30, "Drafter"
+    AUTHOR = 40, "Author"
+    EDITOR = 50, "Editor"
+
+
+class TeamQuerySet(models.QuerySet):
+    def public(self) -> "Team":
+        return self.get(is_public=True)
+
+
+class Team(models.Model):
+    PUBLIC_NAME = "Public"
+
+    name = models.CharField(max_length=100, unique=True)
+    is_public = models.BooleanField(
+        default=False, editable=False, help_text="The built-in team every user belongs to."
+    )
+    members = models.ManyToManyField(User, related_name="teams", blank=True)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_public"], condition=Q(is_public=True), name="one_public_team"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def delete(self, *args, **kwargs):
+        if self.is_public:
+            raise models.ProtectedError(
+                "The Public team is built in and cannot be deleted.", {self}
+            )
+        return super().delete(*args, **kwargs)
+
+
+class Datastore(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    connection_type = models.CharField(max_length=50, blank=True, help_text="e.g. PostgreSQL")
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Container(models.Model):
+    """A table, view or file inside a datastore."""
+
+    datastore = models.ForeignKey(Datastore, on_delete=models.CASCADE, related_name="containers")
+    name = models.CharField(max_length=200)
+    container_type = models.CharField(max_length=20, default="table")
+
+    class Meta:
+        ordering = ["datastore__name", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["datastore", "name"], name="unique_container_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.datastore.name} › {self.name}"
+
+
+class DatastorePermission(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="permissions")
+    datastore = models.ForeignKey(Datastore, on_delete=models.CASCADE, related_name="permissions")
+    level = models.PositiveSmallIntegerField(choices=Level.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "datastore"], name="one_level_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team} is {self.get_level_display()} on {self.datastore}"
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AnomalyType(models.TextChoices):
+    RECORD = "record", "Record"
+    SHAPE = "shape", "Shape"
+
+
+class Status(models.TextChoices):
+    ACTIVE = "Active"
+    ACKNOWLEDGED = "Acknowledged"
+    RESOLVED = "Resolved"
+    DUPLICATE = "Duplicate"
+    INVALID = "Invalid"
+    DISCARDED = "Discarded"
+
+
+OPEN_STATUSES = (Status.ACTIVE, Status.ACKNOWLEDGED)
+ARCHIVE_REASONS = (Status.RESOLVED, Status.DUPLICATE, Status.INVALID, Status.DISCARDED)
+
+
+class StatusTransitionError(Exception):
+    """An illegal status change; the message is shown to the user as it is."""
+
+
+class AnomalyQuerySet(models.QuerySet):
+    def visible_to(self, user: User) -> "AnomalyQuerySet":
+        """Anomalies on datastores where the user has at least Reporter (Admins: all)."""
+        if user.is_admin:
+            return self
+        return self.filter(datastore__in=Datastore.objects.filter(permissions__team__members=user))
+
+    def open(self) -> "AnomalyQuerySet":
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def archived(self) -> "AnomalyQuerySet":
+        return self.filter(status__in=ARCHIVE_REASONS)
+
+
+class Anomaly(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    datastore = models.ForeignKey(Datastore, on_delete=models.PROTECT, related_name="anomalies")
+    container = models.ForeignKey(Container, on_delete=models.PROTECT, related_name="anomalies")
+    anomaly_type = models.CharField("type", max_length=10, choices=AnomalyType.choices)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    weight = models.PositiveIntegerField(default=1, help_text="Severity score.")
+    anomalous_record_count = models.PositiveIntegerField(null=True, blank=True)
+    description = models.TextField()
+    detected_at = models.DateTimeField(default=timezone.now)
+    fingerprint = models.CharField(
+        max_length=128, unique=True, help_text="Identifies a recurring anomaly for deduplication."
+    )
+    assignees = models.ManyToManyField(User, related_name="assigned_anomalies", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="anomalies", blank=True)
+    archive_note = models.TextField(blank=True)
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AnomalyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "anomalies"
+        ordering = ["-detected_at", "-id"]
+        indexes = [
+            models.Index(fields=["datastore", "status", "-detected_at"]),
+            models.Index(fields=["-detected_at", "-id"]),
+            models.Index(fields=["-weight", "-id"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Anomaly {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+    @property
+    def is_archived(self) -> bool:
+        return self.status in ARCHIVE_REASONS
+
+    @property
+    def takes_comments(self) -> bool:
+        return not self.is_archived
+
+    def acknowledge(self) -> None:
+        if self.status != Status.ACTIVE:
+            raise StatusTransitionError(
+                f"Only an Active anomaly can be acknowledged; this one is {self.status}."
+            )
+        self._set_status(Status.ACKNOWLEDGED)
+
+    def archive(self, reason: str, note: str = "") -> None:
+        if reason not in ARCHIVE_REASONS:
+            raise StatusTransitionError(f"Choose an archive reason: {', '.join(ARCHIVE_REASONS)}.")
+        if self.is_archived:
+            raise StatusTransitionError(f"This anomaly is already archived as {self.status}.")
+        self._set_status(reason)
+        self.archive_note = note.strip()
+
+    def restore(self) -> None:
+        # Restoring never goes back to Active: Acknowledged never returns to Active.
+        if not self.is_archived:
+            raise StatusTransitionError("Only an archived anomaly can be restored.")
+        self._set_status(Status.ACKNOWLEDGED)
+        self.archive_note = ""
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self.status_changed_at = timezone.now()
+
+
+class FailedCheck(models.Model):
+    anomaly = models.ForeignKey(Anomaly, on_delete=models.CASCADE, related_name="failed_checks")
+    rule_type = models.CharField(max_length=50)
+    field_name = models.CharField("field", max_length=200, blank=True)
+    message = models.TextField()
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.rule_type} on {self.field_name}" if self.field_name else self.rule_type
+
+
+class Comment(models.Model):
+    anomaly = models.ForeignKey(Anomaly, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"Comment by {self.author} on anomaly {self.anomaly_id}"
+
+
+class HistoryEntry(models.Model):
+    """One change to an anomaly: who, when, what. Written only by services, never edited."""
+
+    anomaly = models.ForeignKey(Anomaly, on_delete=models.CASCADE, related_name="history")
+    actor = models.ForeignKey(
+        User,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty for changes made by the system (e.g. the sync worker).",
+    )
+    action = models.CharField(max_length=40)
+    summary = models.CharField(max_length=500)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "history entries"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.summary

@@ -1,0 +1,117 @@
+"""Changes to anomalies. Each service owns its transaction, its history entry, and tells
+other apps through `anomaly_changed` (inside the transaction, so their records commit with it).
+"""
+
+import dataclasses
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Anomaly, Comment, HistoryEntry, StatusTransitionError, User
+from .signals import anomaly_changed
+
+
+class CommentRejected(Exception):
+    """A comment that cannot be added; the message is shown to the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AnomalyChange:
+    """What happened to an anomaly, as other apps need to hear it."""
+
+    anomaly: Anomaly
+    kind: str  # "acknowledged", "archived", "restored" or "commented"
+    at: datetime
+    actor: User
+    status: str
+    note: str = ""
+    comment: Comment | None = None
+
+
+def record_history(anomaly: Anomaly, *, action: str, summary: str, actor: User | None = None):
+    return HistoryEntry.objects.create(
+        anomaly=anomaly, actor=actor, action=action, summary=summary[:500]
+    )
+
+
+def _locked(anomaly: Anomaly) -> Anomaly:
+    # Re-read under a row lock so two concurrent changes cannot both pass the status rules.
+    return (
+        Anomaly.objects.select_for_update()
+        .select_related("datastore", "container")
+        .get(pk=anomaly.pk)
+    )
+
+
+def _announce(change: AnomalyChange) -> None:
+    anomaly_changed.send(sender=Anomaly, change=change)
+
+
+@transaction.atomic
+def acknowledge_anomaly(anomaly: Anomaly, *, by: User) -> Anomaly:
+    anomaly = _locked(anomaly)
+    anomaly.acknowledge()
+    anomaly.save(update_fields=["status", "status_changed_at"])
+    record_history(anomaly, action="acknowledged", summary="Acknowledged", actor=by)
+    _announce(_change(anomaly, "acknowledged", by))
+    return anomaly
+
+
+@transaction.atomic
+def archive_anomaly(anomaly: Anomaly, *, by: User, reason: str, note: str = "") -> Anomaly:
+    anomaly = _locked(anomaly)
+    anomaly.archive(reason, note)
+    anomaly.save(update_fields=["status", "status_changed_at", "archive_note"])
+    summary = f"Archived as {reason}" + (
+        f": {anomaly.archive_note}" if anomaly.archive_note else ""
+    )
+    record_history(anomaly, action="archived", summary=summary, actor=by)
+    _announce(_change(anomaly, "archived", by, note=anomaly.archive_note))
+    return anomaly
+
+
+@transaction.atomic
+def restore_anomaly(anomaly: Anomaly, *, by: User) -> Anomaly:
+    anomaly = _locked(anomaly)
+    anomaly.restore()
+    anomaly.save(update_fields=["status", "status_changed_at", "archive_note"])
+    record_history(anomaly, action="restored", summary="Restored to Acknowledged", actor=by)
+    _announce(_change(anomaly, "restored", by))
+    return anomaly
+
+
+@transaction.atomic
+def comment_on_anomaly(anomaly: Anomaly, *, by: User, text: str) -> Comment:
+    anomaly = _locked(anomaly)
+    text = text.strip()
+    if not anomaly.takes_comments:
+        raise CommentRejected(
+            f"This anomaly is archived as {anomaly.status} and takes no comments."
+        )
+    if not text:
+        raise CommentRejected("Write something before adding a comment.")
+    comment = Comment.objects.create(anomaly=anomaly, author=by, text=text)
+    record_history(anomaly, action="commented", summary="Commented", actor=by)
+    _announce(_change(anomaly, "commented", by, comment=comment))
+    return comment
+
+
+def _change(anomaly: Anomaly, kind: str, actor: User, **extra) -> AnomalyChange:
+    comment = extra.get("comment")
+    at = comment.created_at if comment else anomaly.status_changed_at or timezone.now()
+    return AnomalyChange(
+        anomaly=anomaly, kind=kind, at=at, actor=actor, status=anomaly.status, **extra
+    )
+
+
+__all__ = [
+    "AnomalyChange",
+    "CommentRejected",
+    "StatusTransitionError",
+    "acknowledge_anomaly",
+    "archive_anomaly",
+    "comment_on_anomaly",
+    "record_history",
+    "restore_anomaly",
+]

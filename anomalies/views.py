@@ -1,0 +1,199 @@
+import contextlib
+import uuid
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from . import services
+from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
+from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, FailedCheck, Status
+from .permissions import Action, get_anomaly_access, visible_datastores
+from .sections import render_detail_sections
+
+PAGE_SIZE = 50
+STATUS_GROUPS = {
+    "open": OPEN_STATUSES,
+    "archived": ARCHIVE_REASONS,
+    "all": tuple(Status),
+}
+
+
+def _search(anomalies: QuerySet, text: str) -> QuerySet:
+    """Free text over the id, uuid, description and failed-check messages; `#123` is an id."""
+    if text.startswith("#") and text[1:].isdigit():
+        return anomalies.filter(pk=int(text[1:]))
+    matches = Q(description__icontains=text) | Q(
+        pk__in=FailedCheck.objects.filter(message__icontains=text).values("anomaly_id")
+    )
+    if text.isdigit():
+        matches |= Q(pk=int(text))
+    with contextlib.suppress(ValueError):
+        matches |= Q(uuid=uuid.UUID(text))
+    return anomalies.filter(matches)
+
+
+def _filtered(anomalies: QuerySet, form: AnomalyFilterForm) -> QuerySet:
+    datastore = form.cleaned_or_default("datastore", None)
+    if datastore:
+        anomalies = anomalies.filter(datastore_id=datastore)
+    anomaly_type = form.cleaned_or_default("type", "")
+    if anomaly_type:
+        anomalies = anomalies.filter(anomaly_type=anomaly_type)
+    text = form.cleaned_or_default("q", "")
+    return _search(anomalies, text) if text else anomalies
+
+
+def _counts_by_status(anomalies: QuerySet) -> dict[str, int]:
+    rows = anomalies.order_by().values_list("status").annotate(n=Count("id"))
+    by_status = {status.value: 0 for status in Status}
+    by_status.update(dict(rows))
+    return by_status
+
+
+def _status_tabs(request, counts: dict[str, int]) -> list[dict]:
+    """One tab per status group and status, each keeping the other filters."""
+    tabs = [
+        ("open", "Open", sum(counts[s] for s in OPEN_STATUSES)),
+        *[(s.value, s.label, counts[s]) for s in OPEN_STATUSES],
+        ("archived", "Archived", sum(counts[s] for s in ARCHIVE_REASONS)),
+        *[(s.value, s.label, counts[s]) for s in ARCHIVE_REASONS],
+        ("all", "All", sum(counts.values())),
+    ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    links = []
+    for value, label, count in tabs:
+        query["status"] = value
+        links.append({"value": value, "label": label, "count": count, "query": query.urlencode()})
+    return links
+
+
+@login_required
+def anomaly_list(request):
+    datastores = list(visible_datastores(request.user))
+    form = AnomalyFilterForm(request.GET or None, datastores=datastores)
+    filtered = _filtered(Anomaly.objects.visible_to(request.user), form)
+    counts = _counts_by_status(filtered)
+
+    status_filter = form.cleaned_or_default("status", "open")
+    statuses = STATUS_GROUPS.get(status_filter, (status_filter,))
+    sort = form.cleaned_or_default("sort", "-detected")
+    rows = (
+        filtered.filter(status__in=statuses)
+        .select_related("datastore", "container")
+        .order_by(*SORTS[sort])
+    )
+    paginator = Paginator(rows, PAGE_SIZE)
+    # The per-status counts already hold the total; spare the paginator its COUNT query.
+    paginator.count = sum(counts[status] for status in statuses)
+    page = paginator.get_page(request.GET.get("page"))
+    query_without_page = request.GET.copy()
+    query_without_page.pop("page", None)
+    return render(
+        request,
+        "anomalies/anomaly_list.html",
+        {
+            "form": form,
+            "page": page,
+            "counts": counts,
+            "tabs": _status_tabs(request, counts),
+            "status_filter": status_filter,
+            "sort": sort,
+            "query_without_page": query_without_page.urlencode(),
+        },
+    )
+
+
+@login_required
+def anomaly_detail(request, anomaly_id: int):
+    access = get_anomaly_access(request.user, anomaly_id)
+    anomaly = access.anomaly
+    return render(
+        request,
+        "anomalies/anomaly_detail.html",
+        {
+            "anomaly": anomaly,
+            "access": access,
+            "failed_checks": anomaly.failed_checks.all(),
+            "comments": anomaly.comments.select_related("author"),
+            "history": anomaly.history.select_related("actor")[:200],
+            "tags": anomaly.tags.all(),
+            "assignees": anomaly.assignees.all(),
+            "archive_form": ArchiveForm(),
+            "comment_form": CommentForm(),
+            "sections": render_detail_sections(request, access),
+        },
+    )
+
+
+def _back_to(anomaly_id: int):
+    return redirect("anomalies:detail", anomaly_id=anomaly_id)
+
+
+@login_required
+@require_POST
+def acknowledge(request, anomaly_id: int):
+    access = get_anomaly_access(request.user, anomaly_id, Action.CHANGE_STATUS)
+    try:
+        services.acknowledge_anomaly(access.anomaly, by=request.user)
+    except services.StatusTransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Anomaly acknowledged.")
+    return _back_to(anomaly_id)
+
+
+@login_required
+@require_POST
+def archive(request, anomaly_id: int):
+    access = get_anomaly_access(request.user, anomaly_id, Action.CHANGE_STATUS)
+    form = ArchiveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose a reason to archive this anomaly.")
+        return _back_to(anomaly_id)
+    try:
+        services.archive_anomaly(
+            access.anomaly,
+            by=request.user,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+        )
+    except services.StatusTransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Anomaly archived as {form.cleaned_data['reason']}.")
+    return _back_to(anomaly_id)
+
+
+@login_required
+@require_POST
+def restore(request, anomaly_id: int):
+    access = get_anomaly_access(request.user, anomaly_id, Action.CHANGE_STATUS)
+    try:
+        services.restore_anomaly(access.anomaly, by=request.user)
+    except services.StatusTransitionError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Anomaly restored to Acknowledged.")
+    return _back_to(anomaly_id)
+
+
+@login_required
+@require_POST
+def comment(request, anomaly_id: int):
+    access = get_anomaly_access(request.user, anomaly_id, Action.COMMENT)
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, form.errors["text"][0])
+        return _back_to(anomaly_id)
+    try:
+        services.comment_on_anomaly(access.anomaly, by=request.user, text=form.cleaned_data["text"])
+    except services.CommentRejected as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, "Comment added.")
+    return _back_to(anomaly_id)

@@ -1,0 +1,12 @@
+"""Settings for the test suite: the real settings with throwaway secrets and fast hashing."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
+os.environ.setdefault("CRYPTOGRAPHY_KEY", "test-only-cryptography-key")
+
+from qualytics_jira.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False

@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+admin.site.site_header = "Qualytics administration"
+admin.site.site_title = "Qualytics admin"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="anomalies:list", permanent=False)),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("anomalies/", include("anomalies.urls")),
+    path("settings/", include("integrations.urls")),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,118 @@
+"""Personas and shared fixtures.
+
+Personas (STYLE.md): `admin`, `manager`, `member_author`, `member_reporter`, `outsider`,
+on one datastore `warehouse` with one anomaly each test can act on.
+"""
+
+import os
+
+import pytest
+
+from anomalies.models import (
+    Anomaly,
+    AnomalyType,
+    Container,
+    Datastore,
+    DatastorePermission,
+    FailedCheck,
+    Level,
+    Role,
+    Team,
+    User,
+)
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def require_service(name: str, available: bool, why: str = "") -> None:
+    """Skip a test whose service is missing; under REQUIRE_SERVICES=1 (CI), fail instead."""
+    if available:
+        return
+    message = f"needs {name}{': ' + why if why else ''}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message} (REQUIRE_SERVICES=1 forbids skipping)")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def warehouse(db) -> Datastore:
+    return Datastore.objects.create(name="Sales Warehouse", connection_type="Snowflake")
+
+
+@pytest.fixture
+def orders(warehouse) -> Container:
+    return Container.objects.create(datastore=warehouse, name="orders")
+
+
+def make_user(username: str, *, role: str = Role.MEMBER) -> User:
+    return User.objects.create_user(
+        username=username, password="pw", role=role, email=f"{username}@example.com"
+    )
+
+
+def grant(user: User, datastore: Datastore, level: Level) -> Team:
+    team = Team.objects.create(name=f"{user.username}-{datastore.pk}-{level.label}")
+    team.members.add(user)
+    DatastorePermission.objects.create(team=team, datastore=datastore, level=level)
+    return team
+
+
+def make_anomaly(container: Container, **fields) -> Anomaly:
+    defaults = {
+        "anomaly_type": AnomalyType.RECORD,
+        "description": "12 records have a null customer_id.",
+        "weight": 8,
+        "anomalous_record_count": 12,
+        "fingerprint": f"fp-{Anomaly.objects.count() + 1}-{fields.get('description', '')[:20]}",
+    }
+    anomaly = Anomaly.objects.create(
+        datastore=container.datastore, container=container, **{**defaults, **fields}
+    )
+    FailedCheck.objects.create(
+        anomaly=anomaly, rule_type="notNull", field_name="customer_id",
+        message="12 records have a null customer_id.",
+    )
+    return anomaly
+
+
+@pytest.fixture
+def anomaly(orders) -> Anomaly:
+    return make_anomaly(orders)
+
+
+@pytest.fixture
+def admin(db) -> User:
+    return make_user("admin", role=Role.ADMIN)
+
+
+@pytest.fixture
+def manager(db, warehouse) -> User:
+    user = make_user("manager", role=Role.MANAGER)
+    grant(user, warehouse, Level.AUTHOR)
+    return user
+
+
+@pytest.fixture
+def member_author(db, warehouse) -> User:
+    user = make_user("author")
+    grant(user, warehouse, Level.AUTHOR)
+    return user
+
+
+@pytest.fixture
+def member_viewer(db, warehouse) -> User:
+    user = make_user("viewer")
+    grant(user, warehouse, Level.VIEWER)
+    return user
+
+
+@pytest.fixture
+def member_reporter(db, warehouse) -> User:
+    user = make_user("reporter")
+    grant(user, warehouse, Level.REPORTER)
+    return user
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    return make_user("outsider")
