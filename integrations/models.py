@@ -1,0 +1,239 @@
+"""The ticketing side: the one integration, links from anomalies to Jira issues, and the
+outbox of comments owed to Jira."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from .fields import UNREADABLE, EncryptedTextField
+
+
+class Connector(models.TextChoices):
+    JIRA = "jira", "Jira"
+    SERVICENOW = "servicenow", "ServiceNow"
+
+
+class IntegrationState(models.TextChoices):
+    CONNECTED = "connected", "Connected"
+    DISCONNECTED = "disconnected", "Disconnected"
+
+
+class CredentialsUnreadable(Exception):
+    """The stored credentials cannot be decrypted (a key changed without rotation)."""
+
+    def __init__(self) -> None:
+        super().__init__("Stored credentials cannot be read — re-enter them.")
+
+
+class TicketingIntegrationQuerySet(models.QuerySet):
+    def connected(self):
+        return self.filter(state=IntegrationState.CONNECTED)
+
+
+class TicketingIntegration(models.Model):
+    connector = models.CharField(max_length=20, choices=Connector.choices, editable=False)
+    host_url = models.URLField("host URL", max_length=255)
+    # `email:api_token`, encrypted at rest; never rendered, logged or passed to a task.
+    credentials = EncryptedTextField()
+    default_project_key = models.CharField(max_length=50)
+    state = models.CharField(
+        max_length=20, choices=IntegrationState.choices, default=IntegrationState.CONNECTED
+    )
+    account_name = models.CharField(
+        max_length=255, blank=True, help_text="The Jira account, as Jira names it."
+    )
+    connected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    connected_at = models.DateTimeField()
+    disconnected_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    disconnected_at = models.DateTimeField(null=True, blank=True)
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_checks = models.JSONField(default=list, blank=True)
+    # Set when Jira rejects the credentials (401/403) during sync: the queue pauses until a
+    # Manager fixes the credentials, instead of burning retries.
+    attention_reason = models.CharField(max_length=500, blank=True)
+    # Jira's 429 Retry-After applies to the whole site, so every worker waits until then.
+    rate_limited_until = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketingIntegrationQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            # Two Managers connecting at once cannot both win: the database refuses the second.
+            models.UniqueConstraint(
+                fields=["state"],
+                condition=Q(state="connected"),
+                name="one_connected_integration",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_connector_display()} ({self.host_url})"
+
+    @property
+    def is_connected(self) -> bool:
+        return self.state == IntegrationState.CONNECTED
+
+    @property
+    def needs_attention(self) -> bool:
+        return bool(self.attention_reason)
+
+    @property
+    def credentials_readable(self) -> bool:
+        return self.credentials is not UNREADABLE
+
+    def credential_pair(self) -> tuple[str, str]:
+        """(email, api_token), for building a client; never for display."""
+        if not self.credentials_readable:
+            raise CredentialsUnreadable()
+        email, _, token = self.credentials.partition(":")
+        return email, token
+
+
+class StatusCategory(models.TextChoices):
+    """Jira's status categories (API-NOTES §1.7), plus our own "unknown"."""
+
+    TO_DO = "new", "To Do"
+    IN_PROGRESS = "indeterminate", "In Progress"
+    DONE = "done", "Done"
+    NO_CATEGORY = "undefined", "No Category"
+    UNKNOWN = "", "Unknown"
+
+
+class TicketLinkQuerySet(models.QuerySet):
+    def active(self):
+        """Links that still sync: not removed, not broken, on the connected integration."""
+        return self.filter(
+            removed_at__isnull=True, broken_reason="", integration__state=IntegrationState.CONNECTED
+        )
+
+    def current(self):
+        """Links shown on the anomaly page (removed ones are history only)."""
+        return self.filter(removed_at__isnull=True)
+
+
+class TicketLink(models.Model):
+    """An anomaly linked to one Jira issue. Removing a link keeps the row as history."""
+
+    class Origin(models.TextChoices):
+        CREATED = "created", "Created from the anomaly"
+        LINKED = "linked", "Linked existing issue"
+
+    anomaly = models.ForeignKey(
+        "anomalies.Anomaly", on_delete=models.CASCADE, related_name="ticket_links"
+    )
+    integration = models.ForeignKey(
+        TicketingIntegration, on_delete=models.PROTECT, related_name="links"
+    )
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    issue_id = models.CharField(max_length=32)
+    issue_key = models.CharField(max_length=64)
+    url = models.URLField(max_length=500)
+    summary = models.CharField(max_length=500, blank=True)
+    status_name = models.CharField(max_length=100, blank=True)
+    status_category = models.CharField(
+        max_length=20, choices=StatusCategory.choices, blank=True, default=StatusCategory.UNKNOWN
+    )
+    status_error = models.CharField(
+        max_length=500, blank=True, help_text="Why the status is Unknown, when it is."
+    )
+    last_synced_at = models.DateTimeField(null=True, blank=True)
+    broken_reason = models.CharField(
+        max_length=500, blank=True, help_text="Set when the Jira issue was deleted or hidden."
+    )
+    linked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    linked_at = models.DateTimeField()
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    removed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TicketLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["linked_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["anomaly", "integration", "issue_id"],
+                condition=Q(removed_at__isnull=True),
+                name="one_current_link_per_issue",
+            )
+        ]
+        indexes = [models.Index(fields=["integration", "removed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.issue_key} ↔ anomaly {self.anomaly_id}"
+
+    @property
+    def is_broken(self) -> bool:
+        return bool(self.broken_reason)
+
+    @property
+    def status_is_unknown(self) -> bool:
+        return not self.status_name
+
+
+class SyncState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class SyncEvent(models.Model):
+    """One comment owed to one Jira issue: the outbox row, committed with the change."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    link = models.ForeignKey(TicketLink, on_delete=models.CASCADE, related_name="sync_events")
+    kind = models.CharField(max_length=20)  # acknowledged, archived, restored, commented
+    body = models.TextField(help_text="The comment text, rendered at the time of the change.")
+    state = models.CharField(
+        max_length=10, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
+    )
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sending_since = models.DateTimeField(null=True, blank=True)
+    # A send whose answer never came (timeout, dropped connection, killed worker): before
+    # sending again, look for the comment carrying this event's property in Jira.
+    outcome_unknown = models.BooleanField(default=False)
+    last_error = models.CharField(max_length=1000, blank=True)
+    jira_comment_id = models.CharField(max_length=32, blank=True)
+    created_at = models.DateTimeField()
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    retried_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone last asked to retry a failed event."
+    )
+    finished_reason = models.CharField(
+        max_length=500, blank=True, help_text="Why the event failed or was cancelled."
+    )
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["link", "state", "id"]),
+            models.Index(fields=["state", "next_attempt_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.link.issue_key} ({self.state})"
+
+    @property
+    def retry_horizon_start(self):
+        return self.retried_at or self.created_at

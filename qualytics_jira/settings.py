@@ -132,14 +132,25 @@ SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
+# --- Jira ---------------------------------------------------------------------------------
+# Plain http is refused for Jira hosts, except loopback ones when this is on (the local
+# Jira simulator used by the demo and the tests).
+JIRA_ALLOW_INSECURE_LOOPBACK = env.bool("JIRA_ALLOW_INSECURE_LOOPBACK", default=False)
+JIRA_CONNECT_TIMEOUT = env.float("JIRA_CONNECT_TIMEOUT", default=3.05)
+JIRA_READ_TIMEOUT = env.float("JIRA_READ_TIMEOUT", default=15.0)
+
 # --- Celery -------------------------------------------------------------------------------
 # Without a broker URL, kombu's filesystem transport needs no server (fresh machines, demo).
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", default=""))
+# Redis redelivers an unacknowledged task (its worker was killed) after this many seconds.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+}
 if not CELERY_BROKER_URL:
     _broker_dir = VAR_DIR / "celery-broker"
     _broker_dir.mkdir(exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
         "data_folder_in": str(_broker_dir),
         "data_folder_out": str(_broker_dir),
     }
@@ -149,6 +160,32 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
+# A web request must not hang when the broker is down: the outbox row is already committed
+# and the sweeper delivers it later.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+
+# --- Sync (the outbox of Jira comments) ---------------------------------------------------
+SYNC_SWEEP_SECONDS = env.float("SYNC_SWEEP_SECONDS", default=30.0)
+# A "sending" event older than this lost its worker: it goes back to pending, and the next
+# attempt first looks in Jira for the comment it may have posted.
+SYNC_SENDING_STALE_SECONDS = env.float("SYNC_SENDING_STALE_SECONDS", default=120.0)
+SYNC_RETRY_HORIZON_HOURS = env.float("SYNC_RETRY_HORIZON_HOURS", default=48.0)
+SYNC_BACKOFF_BASE_SECONDS = env.float("SYNC_BACKOFF_BASE_SECONDS", default=5.0)
+SYNC_BACKOFF_MAX_SECONDS = env.float("SYNC_BACKOFF_MAX_SECONDS", default=900.0)
+TICKET_REFRESH_SECONDS = env.float("TICKET_REFRESH_SECONDS", default=300.0)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-sync-events": {
+        "task": "integrations.tasks.sweep_sync_events",
+        "schedule": SYNC_SWEEP_SECONDS,
+    },
+    "refresh-ticket-statuses": {
+        "task": "integrations.tasks.refresh_ticket_statuses",
+        "schedule": TICKET_REFRESH_SECONDS,
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("CRYPTOGRAPHY_KEY", "test-only-cryptography-key")
 
-from qualytics_jira.settings import *  # noqa: E402, F403
+from qualytics_jira.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 SESSION_COOKIE_SECURE = False

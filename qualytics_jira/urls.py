@@ -11,6 +11,6 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("anomalies/", include("anomalies.urls")),
-    path("settings/", include("integrations.urls")),
+    path("", include("integrations.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,51 @@
+"""Jira Cloud REST v3 client: plain Python + requests, no Django.
+
+``client`` talks to Jira, ``errors`` says what went wrong and whether to retry, ``adf`` builds
+the Atlassian Document Format bodies Jira v3 takes.
+"""
+
+from .client import (
+    AllowedValue,
+    CreatedIssue,
+    CreateField,
+    IssueLookup,
+    IssueSummary,
+    JiraClient,
+    JiraIssueType,
+    JiraProject,
+    JiraUser,
+    normalize_host_url,
+)
+from .errors import (
+    JiraCredentialsRejected,
+    JiraError,
+    JiraForbidden,
+    JiraNotFound,
+    JiraPayloadTooLarge,
+    JiraRateLimited,
+    JiraRejectedInput,
+    JiraUnavailable,
+    JiraUnexpectedResponse,
+)
+
+__all__ = [
+    "AllowedValue",
+    "CreateField",
+    "CreatedIssue",
+    "IssueLookup",
+    "IssueSummary",
+    "JiraClient",
+    "JiraCredentialsRejected",
+    "JiraError",
+    "JiraForbidden",
+    "JiraIssueType",
+    "JiraNotFound",
+    "JiraPayloadTooLarge",
+    "JiraProject",
+    "JiraRateLimited",
+    "JiraRejectedInput",
+    "JiraUnavailable",
+    "JiraUnexpectedResponse",
+    "JiraUser",
+    "normalize_host_url",
+]

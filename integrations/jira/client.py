@@ -1,0 +1,569 @@
+"""A small Jira Cloud REST v3 client: one method per endpoint, plain values back.
+
+Plain Python and ``requests``; all configuration comes through the constructor. Retry policy
+belongs to the callers: errors say whether they are ``permanent`` and whether a write's
+``outcome_unknown`` (see ``errors.py``). Contract and sources: /work/shared/jira/API-NOTES.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import logging
+import re
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from typing import Any, TypedDict
+from urllib.parse import parse_qs, quote, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from .errors import (
+    JiraNotFound,
+    JiraRejectedInput,
+    JiraUnexpectedResponse,
+    error_from_response,
+    error_from_transport,
+    login_failed,
+)
+
+MYSELF_URL = "/rest/api/3/myself"
+PROJECT_URL = "/rest/api/3/project/{project}"
+PROJECT_SEARCH_URL = "/rest/api/3/project/search"
+ISSUE_TYPES_URL = "/rest/api/3/issue/createmeta/{project}/issuetypes"
+CREATE_FIELDS_URL = "/rest/api/3/issue/createmeta/{project}/issuetypes/{issue_type}"
+ASSIGNABLE_USERS_URL = "/rest/api/3/user/assignable/search"
+CREATE_ISSUE_URL = "/rest/api/3/issue"
+ISSUE_URL = "/rest/api/3/issue/{issue}"
+COMMENTS_URL = "/rest/api/3/issue/{issue}/comment"
+JQL_SEARCH_URL = "/rest/api/3/search/jql"
+BROWSE_URL = "{host}/browse/{issue}"
+
+KEYS_PER_SEARCH = 100  # one JQL call per 100 keys keeps the query short and the page whole
+MAX_PAGES = 50  # 50 pages of 100 covers Jira's 5,000-comments-per-issue limit
+ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
+# Jira's 400 answers naming keys it cannot resolve (old search; kept for safety).
+UNKNOWN_KEY_MESSAGE = re.compile(r"key '([A-Za-z][A-Za-z0-9_]*-[0-9]+)'")
+JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class JiraUser:
+    account_id: str
+    display_name: str
+    email_address: str | None  # hidden by the user's profile-visibility settings
+    active: bool
+
+    @classmethod
+    def from_json(cls, user: dict[str, Any]) -> JiraUser:
+        return cls(
+            account_id=user.get("accountId", ""),
+            display_name=user.get("displayName", ""),
+            email_address=user.get("emailAddress") or None,
+            active=bool(user.get("active", True)),
+        )
+
+
+@dataclass(frozen=True)
+class JiraProject:
+    id: str
+    key: str
+    name: str
+
+    @classmethod
+    def from_json(cls, project: dict[str, Any]) -> JiraProject:
+        return cls(
+            id=str(project.get("id", "")), key=project.get("key", ""), name=project.get("name", "")
+        )
+
+
+@dataclass(frozen=True)
+class JiraIssueType:
+    id: str
+    name: str
+    subtask: bool
+    description: str = ""
+
+    @classmethod
+    def from_json(cls, issue_type: dict[str, Any]) -> JiraIssueType:
+        return cls(
+            id=str(issue_type.get("id", "")),
+            name=issue_type.get("name", ""),
+            subtask=bool(issue_type.get("subtask", False)),
+            description=issue_type.get("description", ""),
+        )
+
+
+@dataclass(frozen=True)
+class AllowedValue:
+    id: str
+    name: str  # priorities and issue types have "name", select options have "value"
+
+
+@dataclass(frozen=True)
+class CreateField:
+    field_id: str
+    key: str
+    name: str
+    required: bool
+    schema_type: str
+    schema_items: str | None
+    schema_system: str | None
+    schema_custom: str | None
+    allowed_values: tuple[AllowedValue, ...]
+    has_default_value: bool
+
+    @classmethod
+    def from_json(cls, meta: dict[str, Any]) -> CreateField:
+        schema = meta.get("schema") or {}
+        return cls(
+            field_id=meta.get("fieldId", meta.get("key", "")),
+            key=meta.get("key", meta.get("fieldId", "")),
+            name=meta.get("name", ""),
+            required=bool(meta.get("required", False)),
+            schema_type=schema.get("type", ""),
+            schema_items=schema.get("items"),
+            schema_system=schema.get("system"),
+            schema_custom=schema.get("custom"),
+            allowed_values=tuple(
+                AllowedValue(id=str(v.get("id", "")), name=v.get("name") or v.get("value") or "")
+                for v in meta.get("allowedValues") or ()
+                if isinstance(v, dict)
+            ),
+            has_default_value=bool(meta.get("hasDefaultValue", False)),
+        )
+
+
+@dataclass(frozen=True)
+class IssueSummary:
+    id: str
+    key: str
+    summary: str
+    status_name: str
+    status_category_key: str  # "new", "indeterminate" or "done"
+    fields: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, issue: dict[str, Any]) -> IssueSummary:
+        fields = issue.get("fields") or {}
+        status = fields.get("status") or {}
+        return cls(
+            id=str(issue.get("id", "")),
+            key=issue.get("key", ""),
+            summary=fields.get("summary") or "",
+            status_name=status.get("name", ""),
+            status_category_key=(status.get("statusCategory") or {}).get("key", ""),
+            fields=fields,
+        )
+
+
+@dataclass(frozen=True)
+class IssueLookup:
+    """Issues found by key (upper-cased), and the keys Jira did not return (deleted/hidden)."""
+
+    found: dict[str, IssueSummary]
+    missing: frozenset[str]
+
+
+class CreatedIssue(TypedDict):
+    id: str
+    key: str
+    self: str
+
+
+def normalize_host_url(url: str, *, allow_insecure_loopback: bool) -> str:
+    """``https://host[:port]`` in canonical form, or ``ValueError`` saying what is wrong.
+
+    Plain http is accepted only for loopback hosts, and only when allowed (local simulator).
+    """
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme not in ("http", "https") or not host:
+        raise ValueError("Enter the full Jira URL, like https://your-domain.atlassian.net.")
+    if "@" in parts.netloc:
+        raise ValueError("The Jira URL must not contain a user name or password.")
+    if parts.path not in ("", "/") or "?" in url or "#" in url:
+        raise ValueError("Enter only the site address, like https://your-domain.atlassian.net.")
+    if scheme == "http" and not (allow_insecure_loopback and _is_loopback(host)):
+        raise ValueError("The Jira URL must start with https://.")
+    if not re.fullmatch(r"[a-z0-9.-]+|[0-9a-f:.]+", host):
+        raise ValueError("The Jira URL has an invalid host name.")
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError("The Jira URL has an invalid port.") from None
+    shown_host = f"[{host}]" if ":" in host else host
+    default_port = 443 if scheme == "https" else 80
+    return f"{scheme}://{shown_host}" + (f":{port}" if port and port != default_port else "")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def jql_string(value: str) -> str:
+    """``value`` as a quoted JQL string literal: user text can never end the literal."""
+    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", value)
+    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _key_order(key: str) -> tuple[str, int]:
+    project, _, number = key.rpartition("-")
+    return project, int(number)
+
+
+def _path_segment(value: str) -> str:
+    # Keys and ids come from users: never let one climb out of its URL segment.
+    if not value or value in (".", ".."):
+        raise ValueError(f"Invalid Jira identifier: {value!r}")
+    return quote(value, safe="")
+
+
+class _BasicAuth(requests.auth.AuthBase):
+    """Basic auth whose repr never shows the credentials."""
+
+    def __init__(self, header_value: str) -> None:
+        self._header_value = header_value
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self._header_value
+        return request
+
+    def __repr__(self) -> str:
+        return "<BasicAuth [redacted]>"
+
+
+class JiraClient:
+    """One Jira site seen through one account (email + API token, Basic auth)."""
+
+    def __init__(
+        self,
+        host_url: str,
+        email: str,
+        api_token: str,
+        *,
+        connect_timeout: float = 3.05,
+        read_timeout: float = 15,
+        session: requests.Session | None = None,
+    ) -> None:
+        # Loopback http never leaves this machine (local simulator); any other host needs TLS.
+        self.host_url = normalize_host_url(host_url, allow_insecure_loopback=True)
+        pair = f"{email}:{api_token}"
+        encoded = base64.b64encode(pair.encode()).decode()
+        self._auth = _BasicAuth(f"Basic {encoded}")
+        self._secrets = tuple(s for s in (pair, encoded, api_token) if s)
+        self._timeout = (connect_timeout, read_timeout)
+        self._session = session or self._new_session()
+
+    @staticmethod
+    def _new_session() -> requests.Session:
+        session = requests.Session()
+        # No urllib3 retries: a silently repeated POST could create a second issue or comment.
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=Retry(0, read=False))
+        session.mount("https://", adapter)
+        session.mount("http://", adapter)
+        return session
+
+    def __repr__(self) -> str:
+        return f"<JiraClient {self.host_url}>"
+
+    def close(self) -> None:
+        self._session.close()
+
+    def __enter__(self) -> JiraClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- account, projects, create metadata -------------------------------------------
+
+    def get_myself(self) -> JiraUser:
+        # The connection test must start here: elsewhere Jira serves bad credentials as an
+        # anonymous request and answers 404, not 401 (API-NOTES §0.1).
+        return JiraUser.from_json(self._request("GET", MYSELF_URL, not_found="site"))
+
+    def get_project(self, key: str) -> JiraProject:
+        path = PROJECT_URL.format(project=_path_segment(key))
+        return JiraProject.from_json(self._request("GET", path, not_found="project"))
+
+    def search_projects(self, query: str | None = None) -> list[JiraProject]:
+        """Projects the account can see, by key, following pages up to ``MAX_PAGES``."""
+        params = {"orderBy": "key", **({"query": query} if query else {})}
+        pages = self._pages(PROJECT_SEARCH_URL, "values", params, page_size=100)
+        try:
+            return [JiraProject.from_json(project) for project in pages]
+        except JiraNotFound:
+            return []  # the OpenAPI description: 404 "if no projects matching … are found"
+
+    def get_issue_types(self, project_key: str) -> list[JiraIssueType]:
+        path = ISSUE_TYPES_URL.format(project=_path_segment(project_key))
+        pages = self._pages(path, "issueTypes", {}, page_size=200, not_found="project")
+        return [JiraIssueType.from_json(issue_type) for issue_type in pages]
+
+    def get_create_fields(self, project_key: str, issue_type_id: str) -> list[CreateField]:
+        """Fields of the create screen; ``priority`` ones carry the project's priorities.
+
+        Never the removed global ``/issue/createmeta`` nor the deprecated ``/priority``
+        (API-NOTES §0.3, §0.4).
+        """
+        path = CREATE_FIELDS_URL.format(
+            project=_path_segment(project_key), issue_type=_path_segment(issue_type_id)
+        )
+        pages = self._pages(path, "fields", {}, page_size=200, not_found="issue_type")
+        return [CreateField.from_json(meta) for meta in pages]
+
+    def find_assignable_users(
+        self, project_key: str, query: str = "", *, account_id: str | None = None, limit: int = 20
+    ) -> list[JiraUser]:
+        """Users who can be assigned new issues of the project (Jira filters after paging)."""
+        params: dict[str, Any] = {"project": project_key, "maxResults": 50}
+        params.update({"accountId": account_id} if account_id else {"query": query})
+        users = self._request(
+            "GET", ASSIGNABLE_USERS_URL, params=params, not_found="project", expect=list
+        )
+        return [JiraUser.from_json(user) for user in users if isinstance(user, dict)][:limit]
+
+    # --- issues ---------------------------------------------------------------------------
+
+    def create_issue(self, fields: dict[str, Any]) -> CreatedIssue:
+        created = self._request("POST", CREATE_ISSUE_URL, json_body={"fields": fields})
+        if not created.get("key"):
+            raise JiraUnexpectedResponse(
+                "Jira created an issue but sent no key.", outcome_unknown=True
+            )
+        return {
+            "id": str(created.get("id", "")),
+            "key": created["key"],
+            "self": created.get("self", ""),
+        }
+
+    def get_issue(self, key: str, fields: Iterable[str] = ("summary", "status")) -> IssueSummary:
+        path = ISSUE_URL.format(issue=_path_segment(key))
+        params = {"fields": ",".join(fields)}
+        return IssueSummary.from_json(self._request("GET", path, params=params, not_found="issue"))
+
+    def search_issues_by_keys(self, keys: Iterable[str]) -> IssueLookup:
+        """Summary and status of each key, one JQL search per 100 keys."""
+        wanted = {key.strip().upper() for key in keys}
+        valid = sorted(filter(ISSUE_KEY.fullmatch, wanted), key=_key_order)
+        found: dict[str, IssueSummary] = {}
+        for start in range(0, len(valid), KEYS_PER_SEARCH):
+            found.update(self._search_chunk(valid[start : start + KEYS_PER_SEARCH]))
+        return IssueLookup(found=found, missing=frozenset(wanted) - found.keys())
+
+    def _search_chunk(self, keys: list[str]) -> dict[str, IssueSummary]:
+        try:
+            quoted = ", ".join(jql_string(key) for key in keys)
+            issues = list(self._jql(f"key in ({quoted})", len(keys)))
+        except JiraRejectedInput as error:
+            # The older search answered 400 naming keys that no longer exist: drop, retry.
+            unknown = {k.upper() for m in error.messages for k in UNKNOWN_KEY_MESSAGE.findall(m)}
+            remaining = [key for key in keys if key not in unknown]
+            if not unknown or len(remaining) == len(keys):
+                raise
+            return self._search_chunk(remaining) if remaining else {}
+        by_key = {issue.key.upper(): issue for issue in issues}
+        found = {key: by_key.pop(key) for key in keys if key in by_key}
+        return found | self._match_moved_issues([k for k in keys if k not in found], by_key)
+
+    def _match_moved_issues(
+        self, missing: list[str], unclaimed: dict[str, IssueSummary]
+    ) -> dict[str, IssueSummary]:
+        # A moved issue answers to its old key but comes back under its new one: ask for the
+        # old keys one by one, only while some returned issue is still unclaimed.
+        matched: dict[str, IssueSummary] = {}
+        for key in missing:
+            if not unclaimed:
+                break
+            try:
+                issue = self.get_issue(key)
+            except JiraNotFound:
+                continue
+            if unclaimed.pop(issue.key.upper(), None):
+                matched[key] = issue
+        return matched
+
+    def search_issues_by_text(
+        self, words: str, project_key: str | None = None, limit: int = 20
+    ) -> list[IssueSummary]:
+        """Issues whose text matches ``words``; an issue key in ``words`` also matches itself."""
+        words = words.strip()
+        if not words:
+            return []
+        text_clause = f"text ~ {jql_string(words)}"
+        scope = f" AND project = {jql_string(project_key)}" if project_key else ""
+        order = " ORDER BY updated DESC"
+        if ISSUE_KEY.fullmatch(words):
+            key_jql = f"(key = {jql_string(words.upper())} OR {text_clause}){scope}{order}"
+            try:
+                return self._ranked(list(self._jql(key_jql, limit)), words.upper())
+            except JiraRejectedInput:
+                pass  # Jira refuses a key clause naming an unknown issue: search text only
+        return list(self._jql(f"{text_clause}{scope}{order}", limit))
+
+    @staticmethod
+    def _ranked(issues: list[IssueSummary], key: str) -> list[IssueSummary]:
+        return sorted(issues, key=lambda issue: issue.key.upper() != key)
+
+    def _jql(self, jql: str, limit: int) -> Iterator[IssueSummary]:
+        """Issues matching ``jql``, following ``nextPageToken`` until ``limit`` are read."""
+        body: dict[str, Any] = {"jql": jql, "fields": ["summary", "status"]}
+        seen = 0
+        for _ in range(MAX_PAGES if limit > 0 else 0):
+            body["maxResults"] = min(KEYS_PER_SEARCH, limit - seen)
+            page = self._request("POST", JQL_SEARCH_URL, json_body=body, is_write=False)
+            for issue in page.get("issues", [])[: limit - seen]:
+                seen += 1
+                yield IssueSummary.from_json(issue)
+            # The last page has no nextPageToken (OpenAPI, searchAndReconsileIssuesUsingJql).
+            if seen >= limit or page.get("isLast") is True or not page.get("nextPageToken"):
+                return
+            body["nextPageToken"] = page["nextPageToken"]
+
+    # --- comments -------------------------------------------------------------------------
+
+    def add_comment(
+        self, issue_key: str, body_adf: dict[str, Any], *, properties: dict[str, Any] | None = None
+    ) -> str:
+        """Post a comment; ``properties`` become comment entity properties. Returns its id."""
+        payload: dict[str, Any] = {"body": body_adf}
+        if properties:
+            payload["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
+        path = COMMENTS_URL.format(issue=_path_segment(issue_key))
+        comment = self._request("POST", path, json_body=payload, not_found="issue")
+        if not comment.get("id"):
+            raise JiraUnexpectedResponse(
+                "Jira added a comment but sent no id.", outcome_unknown=True
+            )
+        return str(comment["id"])
+
+    def find_comment_by_property(self, issue_key: str, key: str, value: Any) -> str | None:
+        """Id of the comment carrying entity property ``key`` = ``value``, newest first.
+
+        Lets a worker whose comment POST had an unknown outcome check before posting again.
+        The OpenAPI description lists only ``renderedBody`` for ``expand``, but Jira also
+        honours ``properties`` here (e.g. pycontribs/jira#1011, Service Desk's
+        ``sd.public.comment``).
+        """
+        path = COMMENTS_URL.format(issue=_path_segment(issue_key))
+        params = {"expand": "properties", "orderBy": "-created"}
+        for comment in self._pages(path, "comments", params, page_size=100, not_found="issue"):
+            for prop in comment.get("properties") or ():
+                if isinstance(prop, dict) and prop.get("key") == key and prop.get("value") == value:
+                    return str(comment["id"])
+        return None
+
+    # --- browse links ---------------------------------------------------------------------
+
+    def browse_url(self, key: str) -> str:
+        if not ISSUE_KEY.fullmatch(key):
+            raise ValueError(f"Not a Jira issue key: {key!r}")
+        return BROWSE_URL.format(host=self.host_url, issue=key.upper())
+
+    def issue_key_from_browse_url(self, url: str) -> str | None:
+        """The key in ``{host}/browse/KEY`` or ``…?selectedIssue=KEY`` on this site, else None."""
+        parts = urlsplit(url.strip())
+        try:
+            origin = normalize_host_url(
+                f"{parts.scheme}://{parts.netloc}", allow_insecure_loopback=True
+            )
+        except ValueError:
+            return None
+        if origin != self.host_url:
+            return None
+        match = re.fullmatch(r"/browse/([^/]+)/?", parts.path)
+        candidates = [match.group(1)] if match else parse_qs(parts.query).get("selectedIssue", [])
+        keys = [key.upper() for key in candidates if ISSUE_KEY.fullmatch(key)]
+        return keys[0] if keys else None
+
+    # --- transport ------------------------------------------------------------------------
+
+    def _pages(
+        self,
+        path: str,
+        items_key: str,
+        params: dict[str, Any],
+        *,
+        page_size: int,
+        not_found: str = "resource",
+    ) -> Iterator[dict[str, Any]]:
+        """Items of a ``startAt``/``maxResults`` paged list, up to ``MAX_PAGES`` pages."""
+        start = 0
+        for _ in range(MAX_PAGES):
+            page_params = {**params, "startAt": start, "maxResults": page_size}
+            page = self._request("GET", path, params=page_params, not_found=not_found)
+            items = page.get(items_key) or []
+            yield from items
+            start += len(items)
+            total = page.get("total")
+            if not items or page.get("isLast") or (total is not None and start >= total):
+                return
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        not_found: str = "resource",
+        is_write: bool | None = None,
+        expect: type = dict,
+    ) -> Any:
+        """Decoded JSON of a successful answer; any other outcome raises a ``JiraError``."""
+        is_write = method != "GET" if is_write is None else is_write
+        response = self._send(method, path, params=params, json_body=json_body, is_write=is_write)
+        if response.status_code >= HTTPStatus.MULTIPLE_CHOICES or login_failed(response):
+            raise error_from_response(
+                response, what=not_found, is_write=is_write, secrets=self._secrets
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, expect):
+            raise JiraUnexpectedResponse(
+                f"Jira answered HTTP {response.status_code} with an unexpected body.",
+                status_code=response.status_code,
+                outcome_unknown=is_write,
+            )
+        return body
+
+    def _send(
+        self, method: str, path: str, *, params: Any, json_body: Any, is_write: bool
+    ) -> requests.Response:
+        started = time.monotonic()
+        try:
+            response = self._session.request(
+                method,
+                self.host_url + path,
+                params=params,
+                json=json_body,
+                headers=JSON_HEADERS,
+                auth=self._auth,
+                timeout=self._timeout,
+                allow_redirects=False,  # a redirect means a wrong host URL; never follow it
+            )
+        except requests.RequestException as exc:
+            error = error_from_transport(exc, is_write=is_write, read_timeout=self._timeout[1])
+        else:
+            elapsed_ms = (time.monotonic() - started) * 1000
+            logger.debug(
+                "Jira %s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms
+            )
+            return response
+        # Raised outside the except block so it carries no link to the requests exception,
+        # whose prepared request holds the Authorization header.
+        logger.debug("Jira %s %s failed: %s", method, path, error.message)
+        raise error

@@ -1,0 +1,47 @@
+"""The "Linked Tickets" section of the anomaly page, registered with anomalies.sections."""
+
+from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.template.loader import render_to_string
+
+from anomalies.permissions import AnomalyAccess
+
+from .models import SyncEvent, SyncState, TicketLink
+from .services import connected_integration
+
+
+def links_with_sync_state(anomaly_id: int):
+    """Current links with their sync summary, in one query."""
+    latest_failure = SyncEvent.objects.filter(link=OuterRef("pk"), state=SyncState.FAILED)
+    latest_failure = latest_failure.order_by("-pk")
+    return (
+        TicketLink.objects.current()
+        .filter(anomaly_id=anomaly_id)
+        .select_related("integration")
+        .annotate(
+            pending_count=Count(
+                "sync_events",
+                filter=Q(sync_events__state__in=(SyncState.PENDING, SyncState.SENDING)),
+            ),
+            delivered_count=Count("sync_events", filter=Q(sync_events__state=SyncState.DELIVERED)),
+            last_delivered_at=Max("sync_events__delivered_at"),
+            failed_event_id=Subquery(latest_failure.values("pk")[:1]),
+            failed_reason=Subquery(latest_failure.values("finished_reason")[:1]),
+            last_error=Subquery(
+                SyncEvent.objects.filter(link=OuterRef("pk"), state=SyncState.PENDING)
+                .exclude(last_error="")
+                .order_by("pk")
+                .values("last_error")[:1]
+            ),
+        )
+    )
+
+
+def render_linked_tickets(request, access: AnomalyAccess):
+    integration = connected_integration()
+    context = {
+        "anomaly": access.anomaly,
+        "access": access,
+        "integration": integration,
+        "links": list(links_with_sync_state(access.anomaly.pk)),
+    }
+    return render_to_string("integrations/linked_tickets.html", context, request=request)

@@ -1,0 +1,189 @@
+"""Connect, test, edit and disconnect the ticketing integration."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from anomalies.models import User
+
+from ..jira import JiraClient, JiraError
+from ..jira.errors import HINT_ISSUE_TYPE_NOT_FOUND
+from ..models import Connector, IntegrationState, TicketingIntegration
+from .clients import Credentials, jira_client
+from .sync import cancel_pending_events, resume_integration
+
+CHECK_AUTHENTICATION = "Authentication"
+CHECK_PROJECT = "Project access"
+CHECK_ISSUE_TYPES = "Issue types available"
+
+
+class AlreadyConnected(Exception):
+    def __init__(self, existing: TicketingIntegration | None) -> None:
+        name = str(existing) if existing else "Another integration"
+        super().__init__(
+            f"{name} is already connected. Disconnect it before connecting another one: "
+            "only one ticketing integration can be active at a time."
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool | None  # None: not run, because an earlier check failed
+    detail: str
+    hint: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectionReport:
+    checks: list[Check]
+    account_name: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return all(check.ok for check in self.checks)
+
+    @property
+    def first_failure(self) -> Check | None:
+        return next((check for check in self.checks if check.ok is False), None)
+
+    def as_json(self) -> list[dict]:
+        return [dataclasses.asdict(check) for check in self.checks]
+
+
+def check_connection(host_url: str, credentials: Credentials, project_key: str) -> ConnectionReport:
+    """Authentication first: elsewhere Jira answers bad credentials with 404, not 401."""
+    with jira_client(host_url, credentials) as client:
+        checks: list[Check] = []
+        account_name = ""
+        steps = [
+            (CHECK_AUTHENTICATION, lambda: _check_myself(client)),
+            (CHECK_PROJECT, lambda: _check_project(client, project_key)),
+            (CHECK_ISSUE_TYPES, lambda: _check_issue_types(client, project_key)),
+        ]
+        for name, step in steps:
+            if checks and not checks[-1].ok:
+                checks.append(Check(name, None, "Not checked: an earlier check failed."))
+                continue
+            try:
+                check = step()
+            except JiraError as error:
+                check = Check(name, False, error.message, error.hint)
+            if name == CHECK_AUTHENTICATION and check.ok:
+                account_name = check.detail.removeprefix("Signed in as ")
+            checks.append(check)
+    return ConnectionReport(checks, account_name)
+
+
+def _check_myself(client: JiraClient) -> Check:
+    user = client.get_myself()
+    return Check(CHECK_AUTHENTICATION, True, f"Signed in as {user.display_name}")
+
+
+def _check_project(client: JiraClient, project_key: str) -> Check:
+    project = client.get_project(project_key)
+    return Check(CHECK_PROJECT, True, f"{project.name} ({project.key})")
+
+
+def _check_issue_types(client: JiraClient, project_key: str) -> Check:
+    names = [issue_type.name for issue_type in client.get_issue_types(project_key)]
+    if not names:
+        return Check(
+            CHECK_ISSUE_TYPES,
+            False,
+            f"Project {project_key} offers no issue types to create.",
+            HINT_ISSUE_TYPE_NOT_FOUND,
+        )
+    return Check(CHECK_ISSUE_TYPES, True, ", ".join(names))
+
+
+def connected_integration() -> TicketingIntegration | None:
+    return TicketingIntegration.objects.connected().first()
+
+
+def connect_integration(
+    *,
+    host_url: str,
+    credentials: Credentials,
+    default_project_key: str,
+    report: ConnectionReport,
+    by: User,
+    connector: str = Connector.JIRA,
+) -> TicketingIntegration:
+    """Store a connection that passed its checks. Raises AlreadyConnected."""
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return TicketingIntegration.objects.create(
+                connector=connector,
+                host_url=host_url,
+                credentials=credentials.joined(),
+                default_project_key=default_project_key,
+                account_name=report.account_name,
+                connected_by=by,
+                connected_at=now,
+                last_tested_at=now,
+                last_test_ok=report.ok,
+                last_test_checks=report.as_json(),
+            )
+    except IntegrityError:
+        raise AlreadyConnected(connected_integration()) from None
+
+
+def record_test(integration: TicketingIntegration, report: ConnectionReport) -> None:
+    integration.last_tested_at = timezone.now()
+    integration.last_test_ok = report.ok
+    integration.last_test_checks = report.as_json()
+    integration.save(update_fields=["last_tested_at", "last_test_ok", "last_test_checks"])
+
+
+@transaction.atomic
+def update_integration(
+    integration: TicketingIntegration,
+    *,
+    credentials: Credentials | None,
+    default_project_key: str,
+    report: ConnectionReport,
+) -> TicketingIntegration:
+    """Save edited settings that passed their checks; a fix of the credentials also lifts
+    the pause on sync that a 401/403 put in place."""
+    if credentials is not None:
+        integration.credentials = credentials.joined()
+    integration.default_project_key = default_project_key
+    integration.account_name = report.account_name
+    integration.attention_reason = ""
+    integration.save(
+        update_fields=[
+            "credentials",
+            "default_project_key",
+            "account_name",
+            "attention_reason",
+        ]
+    )
+    record_test(integration, report)
+    _announce_integration_changed(integration)
+    return integration
+
+
+@transaction.atomic
+def disconnect_integration(integration: TicketingIntegration, *, by: User) -> int:
+    """Disconnect; links stay as history and stop syncing. Returns cancelled event count."""
+    integration = TicketingIntegration.objects.select_for_update().get(pk=integration.pk)
+    integration.state = IntegrationState.DISCONNECTED
+    integration.disconnected_by = by
+    integration.disconnected_at = timezone.now()
+    integration.save(update_fields=["state", "disconnected_by", "disconnected_at"])
+    return _cancel_pending_events(integration)
+
+
+def _cancel_pending_events(integration: TicketingIntegration) -> int:
+    return cancel_pending_events(
+        integration=integration, reason="The integration was disconnected."
+    )
+
+
+def _announce_integration_changed(integration: TicketingIntegration) -> None:
+    resume_integration(integration)

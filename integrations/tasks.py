@@ -1,0 +1,22 @@
+"""Celery tasks: take ids, call one service, own the retry policy. Never take secrets."""
+
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def deliver_sync_event(event_id: int) -> str:
+    # Retries are scheduled by the service itself (it knows Retry-After and the horizon);
+    # a task that dies mid-send is recovered by the sweeper, which marks the outcome unknown.
+    return services.deliver_sync_event(event_id)
+
+
+@shared_task(ignore_result=True)
+def sweep_sync_events() -> dict:
+    return services.sweep_sync_events()
+
+
+@shared_task(ignore_result=True)
+def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
+    return services.refresh_ticket_statuses(link_ids)

@@ -1,0 +1,161 @@
+"""Settings › Integrations: connect, test, edit and disconnect (Managers and Admins)."""
+
+from django.contrib import messages
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from .. import services
+from ..access import manager_required
+from ..forms import ConnectForm, EditForm
+from ..models import Connector, SyncState, TicketingIntegration
+
+
+@manager_required
+def integration_list(request):
+    connected = services.connected_integration()
+    past = TicketingIntegration.objects.exclude(pk=getattr(connected, "pk", None)).order_by(
+        "-connected_at"
+    )[:10]
+    return render(
+        request,
+        "integrations/integration_list.html",
+        {
+            "connected": connected,
+            "past": past,
+            "queue": _queue_counts(connected) if connected else None,
+            "connectors": Connector,
+        },
+    )
+
+
+def _queue_counts(integration: TicketingIntegration) -> dict:
+    return integration.links.aggregate(
+        links=Count("id", filter=Q(removed_at__isnull=True), distinct=True),
+        pending=Count("sync_events", filter=Q(sync_events__state=SyncState.PENDING)),
+        failed=Count("sync_events", filter=Q(sync_events__state=SyncState.FAILED)),
+    )
+
+
+def _connected_or_404(pk: int) -> TicketingIntegration:
+    return get_object_or_404(TicketingIntegration.objects.connected(), pk=pk)
+
+
+@manager_required
+def connect_jira(request):
+    existing = services.connected_integration()
+    if existing:
+        messages.error(request, str(services.AlreadyConnected(existing)))
+        return redirect("integrations:list")
+    form = ConnectForm(request.POST or None)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        report = services.check_connection(
+            data["host_url"], data["credentials"], data["default_project_key"]
+        )
+        if report.ok:
+            return _store_connection(request, form, report)
+        form.add_error(None, _failure_text(report))
+    return render(request, "integrations/connect.html", {"form": form, "report": report})
+
+
+def _store_connection(request, form, report):
+    data = form.cleaned_data
+    try:
+        services.connect_integration(
+            host_url=data["host_url"],
+            credentials=data["credentials"],
+            default_project_key=data["default_project_key"],
+            report=report,
+            by=request.user,
+        )
+    except services.AlreadyConnected as error:
+        messages.error(request, str(error))
+        return redirect("integrations:list")
+    messages.success(request, "The integration has been successfully created.")
+    return redirect("integrations:list")
+
+
+def _failure_text(report: services.ConnectionReport) -> str:
+    failure = report.first_failure
+    return f"{failure.name} failed — nothing was saved. {failure.hint}".strip()
+
+
+@manager_required
+def edit_integration(request, pk: int):
+    integration = _connected_or_404(pk)
+    initial = {"default_project_key": integration.default_project_key}
+    form = EditForm(request.POST or None, initial=initial)
+    report = None
+    if request.method == "POST" and form.is_valid():
+        report = _check_edit(integration, form)
+        if report and report.ok:
+            services.update_integration(
+                integration,
+                credentials=form.cleaned_data["credentials"],
+                default_project_key=form.cleaned_data["default_project_key"],
+                report=report,
+            )
+            messages.success(request, "The integration has been updated.")
+            return redirect("integrations:list")
+        if report:
+            form.add_error(None, _failure_text(report))
+    return render(
+        request,
+        "integrations/edit.html",
+        {
+            "form": form,
+            "integration": integration,
+            "report": report,
+        },
+    )
+
+
+def _check_edit(integration: TicketingIntegration, form: EditForm):
+    credentials = form.cleaned_data["credentials"]
+    if credentials is None:
+        if not integration.credentials_readable:
+            form.add_error("credentials", "Stored credentials cannot be read — re-enter them.")
+            return None
+        credentials = services.Credentials(*integration.credential_pair())
+    return services.check_connection(
+        integration.host_url, credentials, form.cleaned_data["default_project_key"]
+    )
+
+
+@manager_required
+@require_POST
+def test_connection(request, pk: int):
+    integration = _connected_or_404(pk)
+    if not integration.credentials_readable:
+        messages.error(request, "Stored credentials cannot be read — re-enter them.")
+        return redirect("integrations:edit", pk=pk)
+    credentials = services.Credentials(*integration.credential_pair())
+    report = services.check_connection(
+        integration.host_url, credentials, integration.default_project_key
+    )
+    services.record_test(integration, report)
+    if report.ok:
+        messages.success(request, "Connection test passed.")
+    else:
+        messages.error(request, f"Connection test failed. {_failure_text(report)}")
+    return redirect("integrations:list")
+
+
+@manager_required
+def disconnect(request, pk: int):
+    integration = _connected_or_404(pk)
+    if request.method == "POST":
+        cancelled = services.disconnect_integration(integration, by=request.user)
+        note = f" {cancelled} pending Jira comments were cancelled." if cancelled else ""
+        messages.success(request, f"{integration} was disconnected.{note}")
+        return redirect("integrations:list")
+    return render(
+        request,
+        "integrations/disconnect.html",
+        {
+            "integration": integration,
+            "queue": _queue_counts(integration),
+        },
+    )
