@@ -69,7 +69,9 @@ def make_anomaly(container: Container, **fields) -> Anomaly:
         datastore=container.datastore, container=container, **{**defaults, **fields}
     )
     FailedCheck.objects.create(
-        anomaly=anomaly, rule_type="notNull", field_name="customer_id",
+        anomaly=anomaly,
+        rule_type="notNull",
+        field_name="customer_id",
         message="12 records have a null customer_id.",
     )
     return anomaly

@@ -10,7 +10,11 @@ def run_check(**env_overrides: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "CRYPTOGRAPHY_KEY")}
     env.update({"DJANGO_SETTINGS_MODULE": "qualytics_jira.settings", **env_overrides})
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=60,
     )
 

@@ -30,8 +30,12 @@ def test_it_keeps_history_read_only_even_for_admins(client, admin, anomaly, memb
 
     assert HistoryEntry.objects.get().summary == "Acknowledged"
     assert response.status_code in (HTTPStatus.OK, HTTPStatus.FORBIDDEN)
-    assert client.post(reverse("admin:anomalies_historyentry_delete", args=[entry.pk]),
-                       {"post": "yes"}).status_code == HTTPStatus.FORBIDDEN
+    assert (
+        client.post(
+            reverse("admin:anomalies_historyentry_delete", args=[entry.pk]), {"post": "yes"}
+        ).status_code
+        == HTTPStatus.FORBIDDEN
+    )
 
 
 def test_it_never_deletes_the_public_team(db):

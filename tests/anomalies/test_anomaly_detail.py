@@ -4,8 +4,8 @@ from django.urls import reverse
 
 from anomalies import services
 from anomalies.models import Anomaly, Status
-from anomalies.sections import register_detail_section
 from anomalies.sections import _renderers as registered_sections
+from anomalies.sections import register_detail_section
 
 
 def detail(client, anomaly):
@@ -56,9 +56,7 @@ def test_it_explains_an_illegal_transition_and_changes_nothing(client, anomaly, 
     services.acknowledge_anomaly(anomaly, by=member_author)
     client.force_login(member_author)
 
-    response = client.post(
-        reverse("anomalies:acknowledge", args=[anomaly.pk]), follow=True
-    )
+    response = client.post(reverse("anomalies:acknowledge", args=[anomaly.pk]), follow=True)
 
     assert "Only an Active anomaly can be acknowledged" in response.text
     assert anomaly.history.count() == 1

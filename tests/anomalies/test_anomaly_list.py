@@ -104,7 +104,9 @@ def test_it_searches_id_uuid_description_and_check_messages(author_client, order
     assert ids(author_client.get(LIST_URL, {"q": query})) == [target.pk]
 
 
-@pytest.mark.parametrize(("sort", "expected_weights"), [("-weight", [34, 8, 1]), ("weight", [1, 8, 34])])
+@pytest.mark.parametrize(
+    ("sort", "expected_weights"), [("-weight", [34, 8, 1]), ("weight", [1, 8, 34])]
+)
 def test_it_sorts_by_weight(author_client, orders, sort, expected_weights):
     for weight in (8, 34, 1):
         make_anomaly(orders, weight=weight)
@@ -126,8 +128,11 @@ def bulk_anomalies(container: Container, count: int) -> None:
     now = timezone.now()
     Anomaly.objects.bulk_create(
         Anomaly(
-            datastore=container.datastore, container=container, anomaly_type="record",
-            description=f"anomaly {i}", fingerprint=f"bulk-{i}",
+            datastore=container.datastore,
+            container=container,
+            anomaly_type="record",
+            description=f"anomaly {i}",
+            fingerprint=f"bulk-{i}",
             detected_at=now - timedelta(minutes=i),
         )
         for i in range(count)

@@ -105,8 +105,13 @@ def test_it_counts_a_grant_to_the_public_team_for_everyone(client, orders, outsi
 
 @pytest.mark.parametrize(
     ("persona", "expected"),
-    [("admin", 200), ("manager", 200), ("member_author", 403), ("member_reporter", 403),
-     ("outsider", 403)],
+    [
+        ("admin", 200),
+        ("manager", 200),
+        ("member_author", 403),
+        ("member_reporter", 403),
+        ("outsider", 403),
+    ],
 )
 def test_it_keeps_integration_settings_to_managers_and_admins(client, request, persona, expected):
     client.force_login(request.getfixturevalue(persona))

@@ -15,15 +15,23 @@ def seed(count: int) -> str:
 
 def test_it_is_idempotent(db):
     first = seed(120)
-    counts = (Anomaly.objects.count(), FailedCheck.objects.count(), User.objects.count(),
-              Team.objects.count())
+    counts = (
+        Anomaly.objects.count(),
+        FailedCheck.objects.count(),
+        User.objects.count(),
+        Team.objects.count(),
+    )
 
     second = seed(120)
 
     assert "120 created, 120 in all" in first
     assert "0 created, 120 in all" in second
-    assert counts == (Anomaly.objects.count(), FailedCheck.objects.count(),
-                      User.objects.count(), Team.objects.count())
+    assert counts == (
+        Anomaly.objects.count(),
+        FailedCheck.objects.count(),
+        User.objects.count(),
+        Team.objects.count(),
+    )
 
 
 def test_it_scales_up_without_duplicating(db):
@@ -39,22 +47,38 @@ def test_it_creates_realistic_variety(db):
 
     assert set(Anomaly.objects.values_list("status", flat=True)) == set(Status.values)
     assert set(Anomaly.objects.values_list("anomaly_type", flat=True)) == {"record", "shape"}
-    per_anomaly = {a.failed_checks.count() for a in Anomaly.objects.prefetch_related("failed_checks")[:200]}
+    per_anomaly = {
+        a.failed_checks.count() for a in Anomaly.objects.prefetch_related("failed_checks")[:200]
+    }
     assert min(per_anomaly) >= 1 and max(per_anomaly) <= 5
     assert Anomaly.objects.values("datastore").distinct().count() == 3
 
 
 def test_it_prints_logins_that_work_and_see_what_their_teams_allow(db):
     output = seed(100)
-    for username in ("admin", "manager", "reporter", "viewer", "drafter", "author", "editor",
-                     "outsider"):
+    for username in (
+        "admin",
+        "manager",
+        "reporter",
+        "viewer",
+        "drafter",
+        "author",
+        "editor",
+        "outsider",
+    ):
         assert f"  {username} " in output
 
     client = Client()
     assert client.login(username="outsider", password="demo")
-    assert client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count == 0
+    assert (
+        client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count
+        == 0
+    )
     assert client.login(username="admin", password="demo")
-    assert client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count == 100
+    assert (
+        client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count
+        == 100
+    )
     assert client.login(username="reporter", password="demo")
     seen = client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count
     assert 0 < seen < 100  # HR Postgres is not theirs

@@ -15,7 +15,11 @@ def test_it_acknowledges_an_active_anomaly_and_records_who(anomaly, member_autho
     assert anomaly.status == Status.ACKNOWLEDGED
     assert anomaly.status_changed_at is not None
     entry = anomaly.history.get()
-    assert (entry.action, entry.actor, entry.summary) == ("acknowledged", member_author, "Acknowledged")
+    assert (entry.action, entry.actor, entry.summary) == (
+        "acknowledged",
+        member_author,
+        "Acknowledged",
+    )
 
 
 def test_it_refuses_to_acknowledge_twice(anomaly, member_author):
