@@ -10,6 +10,7 @@ urlpatterns = [
     path("settings/integrations/<int:pk>/edit/", views.edit_integration, name="edit"),
     path("settings/integrations/<int:pk>/test/", views.test_connection, name="test"),
     path("settings/integrations/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
+    path("settings/sync-health/", views.sync_health_page, name="health"),
     path("anomalies/<int:anomaly_id>/tickets/new/", views.create_ticket, name="create"),
     path("anomalies/<int:anomaly_id>/tickets/link/", views.link_ticket, name="link"),
     path("anomalies/<int:anomaly_id>/tickets/search/", views.search_tickets, name="search"),

@@ -118,3 +118,40 @@ def member_reporter(db, warehouse) -> User:
 @pytest.fixture
 def outsider(db) -> User:
     return make_user("outsider")
+
+
+# --- Jira simulator ----------------------------------------------------------------------
+
+SIM_EMAIL = "bot@example.com"
+SIM_TOKEN = "sim-token"
+
+
+@pytest.fixture(scope="session")
+def jira_sim_server():
+    from tests.jira_simulator import JiraSimulator
+
+    simulator = JiraSimulator(email=SIM_EMAIL, api_token=SIM_TOKEN, port=0).start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def jira_sim(jira_sim_server, settings):
+    """The in-process Jira simulator, reset for each test; http to loopback allowed."""
+    jira_sim_server.reset()
+    settings.JIRA_ALLOW_INSECURE_LOOPBACK = True
+    return jira_sim_server
+
+
+@pytest.fixture
+def jira_integration(jira_sim, manager):
+    """A connected Jira integration pointing at the simulator, default project DQ."""
+    from django.utils import timezone
+
+    from integrations.models import Connector, TicketingIntegration
+
+    return TicketingIntegration.objects.create(
+        connector=Connector.JIRA, host_url=jira_sim.url, credentials=f"{SIM_EMAIL}:{SIM_TOKEN}",
+        default_project_key="DQ", account_name="Quality Bot", connected_by=manager,
+        connected_at=timezone.now(),
+    )

@@ -40,6 +40,13 @@ from .clients import client_for
 logger = logging.getLogger(__name__)
 
 PROPERTY_KEY = "qualytics-sync-event"
+# How an event reads in the anomaly's history.
+KIND_LABELS = {
+    "acknowledged": "Acknowledgement",
+    "archived": "Archive status",
+    "restored": "Restore status",
+    "commented": "Comment",
+}
 UNFINISHED = (SyncState.PENDING, SyncState.SENDING)
 
 
@@ -176,7 +183,7 @@ def _mark_delivered(event: SyncEvent, comment_id: str) -> None:
         record_history(
             event.link.anomaly,
             action="sync_delivered",
-            summary=f"Comment ({event.kind}) delivered to {event.link.issue_key}",
+            summary=f"{_label(event)} posted to Jira issue {event.link.issue_key}",
         )
 
 
@@ -266,8 +273,12 @@ def _fail(event: SyncEvent, reason: str) -> None:
     record_history(
         event.link.anomaly,
         action="sync_failed",
-        summary=f"Comment ({event.kind}) to {event.link.issue_key} failed: {reason}",
+        summary=f"{_label(event)} to Jira issue {event.link.issue_key} failed: {reason}",
     )
+
+
+def _label(event: SyncEvent) -> str:
+    return KIND_LABELS.get(event.kind, "Comment")
 
 
 def _finish(event: SyncEvent, state: str, reason: str) -> None:

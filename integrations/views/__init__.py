@@ -3,6 +3,7 @@ from .connection import (
     disconnect,
     edit_integration,
     integration_list,
+    sync_health_page,
     test_connection,
 )
 from .tickets import (
@@ -25,5 +26,6 @@ __all__ = [
     "remove_link",
     "retry_event",
     "search_tickets",
+    "sync_health_page",
     "test_connection",
 ]

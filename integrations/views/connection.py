@@ -159,3 +159,10 @@ def disconnect(request, pk: int):
             "queue": _queue_counts(integration),
         },
     )
+
+
+@manager_required
+def sync_health_page(request):
+    from ..services.health import sync_health
+
+    return render(request, "integrations/sync_health.html", {"health": sync_health()})

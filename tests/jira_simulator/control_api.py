@@ -1,0 +1,203 @@
+"""``/_sim/*``: the simulator's control API (loopback clients only), JSON in and out.
+
+See ``client.SimulatorControl`` for a Python client and the package docstring for shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from . import adf, render
+from .search import select_fields
+from .web import Request, Response, Route, find_route, json_response
+
+if TYPE_CHECKING:
+    from .server import SimulatorApp
+
+JQL_KEY_POLICIES = ("omit", "error")
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def handle(app: SimulatorApp, request: Request, from_loopback: bool) -> Response:
+    if not from_loopback:
+        return json_response(403, {"error": "the control API only answers loopback clients"})
+    route, params, allowed = find_route(ROUTES, request.method, request.path)
+    if route is None:
+        status = 405 if allowed else 404
+        return json_response(
+            status, {"error": f"no control endpoint {request.method} {request.path}"}
+        )
+    try:
+        return route.handler(app, request, params)
+    except ControlError as error:
+        return json_response(error.status, {"error": str(error)})
+    except Exception as error:  # a simulator bug: answer instead of dropping the connection
+        traceback.print_exc()
+        return json_response(500, {"error": repr(error)})
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.body:
+        return {}
+    try:
+        body = json.loads(request.body)
+    except ValueError as error:
+        raise ControlError(400, f"invalid JSON: {error}") from None
+    if not isinstance(body, dict):
+        raise ControlError(400, "the body must be a JSON object")
+    return body
+
+
+def info(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    return json_response(200, {"site": app.site, "settings": app.settings})
+
+
+def add_fault(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
+    try:
+        fault = app.faults.add(_body(request))
+    except (ValueError, TypeError) as error:
+        raise ControlError(400, f"invalid fault: {error}") from None
+    return json_response(201, fault.describe())
+
+
+def list_faults(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    return json_response(200, app.faults.active())
+
+
+def clear_faults(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    app.faults.clear()
+    return Response(204)
+
+
+def set_rate_limit(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
+    rate = _body(request).get("requests_per_second")
+    if rate is not None and (not isinstance(rate, int | float) or rate < 0):
+        raise ControlError(400, "requests_per_second must be a non-negative number or null")
+    app.rate_limiter.configure(rate)
+    return json_response(200, {"requests_per_second": app.rate_limiter.rate or None})
+
+
+def _issue_or_404(app: SimulatorApp, key: str) -> dict[str, Any]:
+    issue = app.state.find_issue(key)
+    if issue is None:
+        raise ControlError(404, f"no issue {key}")
+    return issue
+
+
+def _full_issue(app: SimulatorApp, issue: dict[str, Any]) -> dict[str, Any]:
+    bean = render.issue_bean(app.site, issue, app.state.user, select_fields([], "*all"), ["*all"])
+    bean["browseUrl"] = f"{app.site}/browse/{issue['key']}"
+    return bean
+
+
+def list_issues(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    with app.state.lock:
+        return json_response(200, [_full_issue(app, issue) for issue in app.state.issues()])
+
+
+def delete_issue(app: SimulatorApp, _request: Request, params: dict[str, str]) -> Response:
+    if not app.state.delete_issue(params["key"]):
+        raise ControlError(404, f"no issue {params['key']}")
+    return Response(204)
+
+
+def transition_issue(app: SimulatorApp, request: Request, params: dict[str, str]) -> Response:
+    with app.state.lock:
+        _issue_or_404(app, params["key"])
+        issue = app.state.transition(params["key"], str(_body(request).get("status", "")))
+        if issue is None:
+            raise ControlError(400, "unknown status (use a status name or id)")
+        return json_response(200, _full_issue(app, issue))
+
+
+def move_issue(app: SimulatorApp, request: Request, params: dict[str, str]) -> Response:
+    with app.state.lock:
+        _issue_or_404(app, params["key"])
+        issue = app.state.move(params["key"], str(_body(request).get("project", "")))
+        if issue is None:
+            raise ControlError(400, "unknown project key")
+        return json_response(200, _full_issue(app, issue))
+
+
+def issue_comments(app: SimulatorApp, _request: Request, params: dict[str, str]) -> Response:
+    with app.state.lock:
+        issue = _issue_or_404(app, params["key"])
+        comments = []
+        for record in issue["comments"]:
+            comment = render.comment(app.site, issue, record, app.state.user, True)
+            comment["text"] = adf.to_text(record["body"])
+            comments.append(comment)
+        return json_response(200, comments)
+
+
+def list_requests(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    return json_response(200, list(app.request_log))
+
+
+def clear_requests(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    app.request_log.clear()
+    return Response(204)
+
+
+def list_violations(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    return json_response(200, {"count": app.violation_count, "violations": list(app.violations)})
+
+
+def clear_violations(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    app.clear_violations()
+    return Response(204)
+
+
+def reset(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    app.reset()
+    return json_response(200, {"reset": True})
+
+
+def add_account(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
+    """``{"email", "token", "forbidden": false, "displayName"?}``; forbidden = may browse
+    but not create issues or comment (403)."""
+    body = _body(request)
+    email, token = body.get("email"), body.get("token")
+    if not isinstance(email, str) or not isinstance(token, str) or not email or not token:
+        raise ControlError(400, "email and token are required strings")
+    user = app.state.add_account(email, token, bool(body.get("forbidden")), body.get("displayName"))
+    public = {k: user[k] for k in ("accountId", "displayName", "email", "forbidden")}
+    return json_response(201, public)
+
+
+def update_settings(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
+    body = _body(request)
+    policy = body.get("jql_unknown_keys", app.settings["jql_unknown_keys"])
+    if policy not in JQL_KEY_POLICIES:
+        raise ControlError(400, f"jql_unknown_keys must be one of {JQL_KEY_POLICIES}")
+    app.settings["jql_unknown_keys"] = policy
+    return json_response(200, app.settings)
+
+
+ROUTES: list[Route] = [
+    Route("GET", "/_sim/info", info),
+    Route("POST", "/_sim/faults", add_fault),
+    Route("GET", "/_sim/faults", list_faults),
+    Route("DELETE", "/_sim/faults", clear_faults),
+    Route("POST", "/_sim/rate-limit", set_rate_limit),
+    Route("GET", "/_sim/issues", list_issues),
+    Route("DELETE", "/_sim/issues/{key}", delete_issue),
+    Route("POST", "/_sim/issues/{key}/transition", transition_issue),
+    Route("POST", "/_sim/issues/{key}/move", move_issue),
+    Route("GET", "/_sim/issues/{key}/comments", issue_comments),
+    Route("GET", "/_sim/requests", list_requests),
+    Route("DELETE", "/_sim/requests", clear_requests),
+    Route("GET", "/_sim/violations", list_violations),
+    Route("DELETE", "/_sim/violations", clear_violations),
+    Route("POST", "/_sim/reset", reset),
+    Route("POST", "/_sim/accounts", add_account),
+    Route("GET", "/_sim/settings", info),
+    Route("POST", "/_sim/settings", update_settings),
+]
