@@ -65,7 +65,8 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     started = time.perf_counter()
-    call_command("seed_demo", anomalies=args.anomalies, stdout=open(os.devnull, "w"))
+    with open(os.devnull, "w") as quiet:
+        call_command("seed_demo", anomalies=args.anomalies, stdout=quiet)
     print(
         f"seed_demo --anomalies {args.anomalies}: {time.perf_counter() - started:.1f} s "
         f"({connection.vendor})"

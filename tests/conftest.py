@@ -151,7 +151,11 @@ def jira_integration(jira_sim, manager):
     from integrations.models import Connector, TicketingIntegration
 
     return TicketingIntegration.objects.create(
-        connector=Connector.JIRA, host_url=jira_sim.url, credentials=f"{SIM_EMAIL}:{SIM_TOKEN}",
-        default_project_key="DQ", account_name="Quality Bot", connected_by=manager,
+        connector=Connector.JIRA,
+        host_url=jira_sim.url,
+        credentials=f"{SIM_EMAIL}:{SIM_TOKEN}",
+        default_project_key="DQ",
+        account_name="Quality Bot",
+        connected_by=manager,
         connected_at=timezone.now(),
     )
