@@ -23,6 +23,7 @@ def links_with_sync_state(anomaly_id: int):
                 filter=Q(sync_events__state__in=(SyncState.PENDING, SyncState.SENDING)),
             ),
             delivered_count=Count("sync_events", filter=Q(sync_events__state=SyncState.DELIVERED)),
+            cancelled_count=Count("sync_events", filter=Q(sync_events__state=SyncState.CANCELLED)),
             last_delivered_at=Max("sync_events__delivered_at"),
             failed_event_id=Subquery(latest_failure.values("pk")[:1]),
             failed_reason=Subquery(latest_failure.values("finished_reason")[:1]),

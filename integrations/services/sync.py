@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from anomalies.models import HistoryEntry
 from anomalies.services import AnomalyChange, record_history
 
 from .. import outbound
@@ -345,7 +346,28 @@ def cancel_pending_events(
         events = events.filter(link__integration=integration)
     if link is not None:
         events = events.filter(link=link)
-    return events.update(state=SyncState.CANCELLED, finished_reason=reason, sending_since=None)
+    cancelled = list(events.select_related("link"))
+    _record_cancellations(cancelled, reason)
+    return SyncEvent.objects.filter(pk__in=[event.pk for event in cancelled]).update(
+        state=SyncState.CANCELLED, finished_reason=reason, sending_since=None
+    )
+
+
+def _record_cancellations(events: list[SyncEvent], reason: str) -> None:
+    """One history line per anomaly and issue, so the anomaly shows what was not sent."""
+    counts: dict[tuple[int, str], int] = {}
+    for event in events:
+        key = (event.link.anomaly_id, event.link.issue_key)
+        counts[key] = counts.get(key, 0) + 1
+    HistoryEntry.objects.bulk_create(
+        HistoryEntry(
+            anomaly_id=anomaly_id,
+            action="sync_cancelled",
+            summary=f"{n} pending comment{'s' if n != 1 else ''} to Jira issue {key} "
+            f"cancelled: {reason}"[:500],
+        )
+        for (anomaly_id, key), n in counts.items()
+    )
 
 
 @transaction.atomic
