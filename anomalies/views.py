@@ -134,17 +134,29 @@ def _back_to(anomaly_id: int):
     return redirect("anomalies:detail", anomaly_id=anomaly_id)
 
 
+def _apply(
+    request, anomaly_id: int, change, success: str, *, refused=services.StatusTransitionError
+):
+    """Run one change; its refusal becomes a message, never a half-applied change."""
+    try:
+        change()
+    except refused as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, success)
+    return _back_to(anomaly_id)
+
+
 @login_required
 @require_POST
 def acknowledge(request, anomaly_id: int):
     access = get_anomaly_access(request.user, anomaly_id, Action.CHANGE_STATUS)
-    try:
-        services.acknowledge_anomaly(access.anomaly, by=request.user)
-    except services.StatusTransitionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Anomaly acknowledged.")
-    return _back_to(anomaly_id)
+    return _apply(
+        request,
+        anomaly_id,
+        lambda: services.acknowledge_anomaly(access.anomaly, by=request.user),
+        "Anomaly acknowledged.",
+    )
 
 
 @login_required
@@ -155,31 +167,25 @@ def archive(request, anomaly_id: int):
     if not form.is_valid():
         messages.error(request, "Choose a reason to archive this anomaly.")
         return _back_to(anomaly_id)
-    try:
-        services.archive_anomaly(
-            access.anomaly,
-            by=request.user,
-            reason=form.cleaned_data["reason"],
-            note=form.cleaned_data["note"],
-        )
-    except services.StatusTransitionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, f"Anomaly archived as {form.cleaned_data['reason']}.")
-    return _back_to(anomaly_id)
+    reason, note = form.cleaned_data["reason"], form.cleaned_data["note"]
+    return _apply(
+        request,
+        anomaly_id,
+        lambda: services.archive_anomaly(access.anomaly, by=request.user, reason=reason, note=note),
+        f"Anomaly archived as {reason}.",
+    )
 
 
 @login_required
 @require_POST
 def restore(request, anomaly_id: int):
     access = get_anomaly_access(request.user, anomaly_id, Action.CHANGE_STATUS)
-    try:
-        services.restore_anomaly(access.anomaly, by=request.user)
-    except services.StatusTransitionError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Anomaly restored to Acknowledged.")
-    return _back_to(anomaly_id)
+    return _apply(
+        request,
+        anomaly_id,
+        lambda: services.restore_anomaly(access.anomaly, by=request.user),
+        "Anomaly restored to Acknowledged.",
+    )
 
 
 @login_required
@@ -190,10 +196,11 @@ def comment(request, anomaly_id: int):
     if not form.is_valid():
         messages.error(request, form.errors["text"][0])
         return _back_to(anomaly_id)
-    try:
-        services.comment_on_anomaly(access.anomaly, by=request.user, text=form.cleaned_data["text"])
-    except services.CommentRejected as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, "Comment added.")
-    return _back_to(anomaly_id)
+    text = form.cleaned_data["text"]
+    return _apply(
+        request,
+        anomaly_id,
+        lambda: services.comment_on_anomaly(access.anomaly, by=request.user, text=text),
+        "Comment added.",
+        refused=services.CommentRejected,
+    )

@@ -249,6 +249,10 @@ def remove_ticket_link(link: TicketLink, *, by: User) -> None:
     link = TicketLink.objects.select_for_update().get(pk=link.pk)
     if link.removed_at:
         return
+    if not link.integration.is_connected:  # PRODUCT.md §3: kept as a historical record
+        raise TicketError(
+            f"{link.issue_key} belongs to a disconnected integration; its link is kept as history."
+        )
     link.removed_at = timezone.now()
     link.removed_by = by
     link.save(update_fields=["removed_at", "removed_by"])

@@ -32,7 +32,9 @@ def _integration_or_none(request, anomaly_id: int) -> TicketingIntegration | Non
 
 
 def default_summary(anomaly: Anomaly) -> str:
-    return f"Anomaly #{anomaly.pk}: {anomaly.description}"[:254]
+    # A summary is one line (the form and Jira refuse newlines); a description may have many.
+    one_line = " ".join(anomaly.description.split())
+    return f"Anomaly #{anomaly.pk}: {one_line}"[:254]
 
 
 @login_required
@@ -216,8 +218,12 @@ def _link_for(request, link_id: int) -> TicketLink:
 @require_POST
 def remove_link(request, link_id: int):
     link = _link_for(request, link_id)
-    services.remove_ticket_link(link, by=request.user)
-    messages.success(request, f"Removed the link to {link.issue_key}. Jira was not changed.")
+    try:
+        services.remove_ticket_link(link, by=request.user)
+    except services.TicketError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, f"Removed the link to {link.issue_key}. Jira was not changed.")
     return _back_to(link.anomaly_id)
 
 
