@@ -14,7 +14,7 @@ from anomalies.models import Anomaly, User
 from anomalies.services import record_history
 
 from .. import outbound
-from ..jira import IssueSummary, JiraClient, JiraError
+from ..jira import IssueSummary, JiraClient, JiraError, JiraNotFound
 from ..models import (
     IntegrationState,
     StatusCategory,
@@ -227,6 +227,11 @@ def link_existing_issue(
     with client_for(integration) as client:
         try:
             issue = client.get_issue(issue_key)
+        except JiraNotFound:
+            raise TicketError(
+                f"{issue_key} was not found in Jira, or the Jira account cannot see it. "
+                "Check the key, and that the account has access to its project."
+            ) from None
         except JiraError as error:
             raise TicketError(f"{error.message} {error.hint}") from None
         url = client.browse_url(issue.key)
