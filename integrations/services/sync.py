@@ -69,8 +69,8 @@ def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
         SyncEvent.objects.create(link=link, kind=change.kind, body=body, created_at=change.at)
         for link in links
     ]
-    for event in events:
-        enqueue_delivery_on_commit(event.pk)
+    event_ids = [event.pk for event in events]
+    transaction.on_commit(lambda: enqueue_deliveries(event_ids))
     return events
 
 
@@ -78,7 +78,15 @@ def enqueue_delivery_on_commit(event_id: int) -> None:
     transaction.on_commit(lambda: enqueue_delivery(event_id))
 
 
-def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> None:
+def enqueue_deliveries(event_ids: list[int]) -> None:
+    """Hand several events to workers, stopping at the first broker failure: each failure
+    costs a broker connection timeout, and the sweeper enqueues the rest anyway."""
+    for event_id in event_ids:
+        if not enqueue_delivery(event_id):
+            return
+
+
+def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> bool:
     """Hand an event to a worker. A broker outage only delays it: the sweeper finds it."""
     from ..tasks import deliver_sync_event
 
@@ -90,6 +98,8 @@ def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> None:
             event_id,
             type(error).__name__,
         )
+        return False
+    return True
 
 
 # --- delivering ------------------------------------------------------------------------
@@ -391,4 +401,4 @@ def retry_sync_event(event: SyncEvent) -> None:
 
 def resume_integration(integration: TicketingIntegration) -> None:
     """After the credentials are fixed: enqueue the head of every waiting queue."""
-    transaction.on_commit(lambda: [enqueue_delivery(pk) for pk in due_heads(timezone.now())])
+    transaction.on_commit(lambda: enqueue_deliveries(due_heads(timezone.now())))
