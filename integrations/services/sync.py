@@ -215,6 +215,10 @@ def _retry_later(event: SyncEvent, error: JiraError) -> str:
     now = timezone.now()
     retry_after = getattr(error, "retry_after", None)
     delay = retry_after if retry_after is not None else backoff_seconds(event.attempts)
+    if error.outcome_unknown:
+        # Jira may still be working on the request we gave up on: look for its comment only
+        # once that request would have finished, so a late success is found, not repeated.
+        delay = max(delay, settings.JIRA_READ_TIMEOUT)
     if isinstance(error, JiraRateLimited) and retry_after is not None:
         TicketingIntegration.objects.filter(pk=event.link.integration_id).update(
             rate_limited_until=now + timedelta(seconds=retry_after)

@@ -437,6 +437,22 @@ def test_it_finds_a_comment_whose_post_timed_out_instead_of_posting_twice(
     assert comment_posts(jira_sim) == []  # found by its property, not posted again
 
 
+def test_it_waits_at_least_a_read_timeout_before_checking_an_unknown_outcome(
+    anomaly, member_author, dq2, jira_sim, settings, enqueued, django_capture_on_commit_callbacks
+):
+    # A request Jira is still working on must have finished before we look for its comment.
+    settings.JIRA_READ_TIMEOUT = 30
+    settings.SYNC_BACKOFF_BASE_SECONDS = 0.5
+    event = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    jira_sim.control.add_fault(status=HTTPStatus.BAD_GATEWAY, method="POST", path_regex=COMMENTS)
+    enqueued.clear()
+
+    assert deliver(event) == "retry"
+
+    ((event_id, countdown),) = enqueued
+    assert event_id == event.pk and countdown >= 30
+
+
 def wait_for_comments(jira_sim, key: str, *, count: int, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while len(jira_sim.control.comments(key)) < count:
