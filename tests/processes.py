@@ -264,6 +264,8 @@ class Processes:
         argv = [sys.executable, "-m", "gunicorn", "qualytics_jira.wsgi"]
         argv += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
         argv += ["--threads", str(threads), "--access-logfile", "-", "--error-logfile", "-"]
+        # gunicorn 27 puts every instance's control socket at one fixed path: runs would clash.
+        argv += ["--no-control-socket"]
         web = self.start(WebServer, self.label("gunicorn"), argv, env)
         web.url = url
         web.is_ready = lambda: _answers(url + "/login/")

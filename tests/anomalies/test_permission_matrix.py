@@ -113,7 +113,9 @@ def test_it_counts_a_grant_to_the_public_team_for_everyone(client, orders, outsi
         ("outsider", 403),
     ],
 )
-def test_it_keeps_integration_settings_to_managers_and_admins(client, request, persona, expected):
+def test_it_keeps_integration_settings_to_managers_and_admins(
+    db, client, request, persona, expected
+):
     client.force_login(request.getfixturevalue(persona))
 
     assert client.get(reverse("integrations:list")).status_code == expected
@@ -123,7 +125,9 @@ def test_it_keeps_integration_settings_to_managers_and_admins(client, request, p
     ("persona", "expected"),
     [("admin", 200), ("manager", 200), ("member_author", 302), ("outsider", 302)],
 )
-def test_it_opens_the_django_admin_to_managers_and_admins_only(client, request, persona, expected):
+def test_it_opens_the_django_admin_to_managers_and_admins_only(
+    db, client, request, persona, expected
+):
     client.force_login(request.getfixturevalue(persona))
 
     assert client.get("/admin/").status_code == expected
