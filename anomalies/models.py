@@ -1,6 +1,9 @@
 """The platform: users and roles, teams and their datastore permissions, anomalies."""
 
+import hashlib
+import secrets
 import uuid
+from datetime import timedelta
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
@@ -298,3 +301,67 @@ class HistoryEntry(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def issue(self, user: User, *, name: str = "") -> tuple["ApiToken", str]:
+        """A new token and its key. The key is returned only here: only its hash is stored."""
+        key = ApiToken.KEY_PREFIX + secrets.token_urlsafe(32)
+        token = self.create(
+            user=user, name=name, prefix=key[: ApiToken.SHOWN_CHARS], key_hash=hash_api_key(key)
+        )
+        return token, key
+
+    def authenticate(self, key: str) -> "ApiToken | None":
+        """The active token with this key, of an active user.
+
+        Looking the key up by its SHA-256 hash is what makes the check constant-time: the
+        database compares hashes, so how long it takes says nothing about the key.
+        """
+        return (
+            self.filter(key_hash=hash_api_key(key), revoked_at__isnull=True, user__is_active=True)
+            .select_related("user")
+            .first()
+        )
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A user's key for the JSON API. The key itself is never stored, only its SHA-256 hash
+    (a random 256-bit key needs no slow hash); the prefix tells tokens apart in the admin."""
+
+    KEY_PREFIX = "qj_"
+    SHOWN_CHARS = 11  # "qj_" and 8 random characters
+    # A busy client would write its token row on every request; once a minute is enough.
+    LAST_USED_PRECISION = timedelta(minutes=1)
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True, help_text="What the token is for.")
+    prefix = models.CharField(max_length=SHOWN_CHARS, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API token"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or 'unnamed'}) of {self.user.username}"
+
+    def mark_used(self) -> None:
+        now = timezone.now()
+        if self.last_used_at is None or now - self.last_used_at >= self.LAST_USED_PRECISION:
+            self.last_used_at = now
+            self.save(update_fields=["last_used_at"])
+
+    def revoke(self) -> None:
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])

@@ -15,6 +15,8 @@ from .permissions import Action, get_anomaly_access, visible_datastores
 from .sections import render_detail_sections
 
 PAGE_SIZE = 50
+DEFAULT_STATUS_FILTER = "open"
+DEFAULT_SORT = "-detected"
 STATUS_GROUPS = {
     "open": OPEN_STATUSES,
     "archived": ARCHIVE_REASONS,
@@ -36,7 +38,8 @@ def _search(anomalies: QuerySet, text: str) -> QuerySet:
     return anomalies.filter(matches)
 
 
-def _filtered(anomalies: QuerySet, form: AnomalyFilterForm) -> QuerySet:
+def filter_anomalies(anomalies: QuerySet, form: AnomalyFilterForm) -> QuerySet:
+    """The datastore, type and text filters of the list (the page and the JSON API)."""
     datastore = form.cleaned_or_default("datastore", None)
     if datastore:
         anomalies = anomalies.filter(datastore_id=datastore)
@@ -45,6 +48,21 @@ def _filtered(anomalies: QuerySet, form: AnomalyFilterForm) -> QuerySet:
         anomalies = anomalies.filter(anomaly_type=anomaly_type)
     text = form.cleaned_or_default("q", "")
     return _search(anomalies, text) if text else anomalies
+
+
+def listed_statuses(form: AnomalyFilterForm) -> tuple[str, ...]:
+    status_filter = form.cleaned_or_default("status", DEFAULT_STATUS_FILTER)
+    return STATUS_GROUPS.get(status_filter, (status_filter,))
+
+
+def listed_rows(filtered: QuerySet, form: AnomalyFilterForm) -> QuerySet:
+    """The filtered anomalies in the chosen status group and order, with what a row shows."""
+    sort = form.cleaned_or_default("sort", DEFAULT_SORT)
+    return (
+        filtered.filter(status__in=listed_statuses(form))
+        .select_related("datastore", "container")
+        .order_by(*SORTS[sort])
+    )
 
 
 def _counts_by_status(anomalies: QuerySet) -> dict[str, int]:
@@ -76,17 +94,13 @@ def _status_tabs(request, counts: dict[str, int]) -> list[dict]:
 def anomaly_list(request):
     datastores = list(visible_datastores(request.user))
     form = AnomalyFilterForm(request.GET or None, datastores=datastores)
-    filtered = _filtered(Anomaly.objects.visible_to(request.user), form)
+    filtered = filter_anomalies(Anomaly.objects.visible_to(request.user), form)
     counts = _counts_by_status(filtered)
 
-    status_filter = form.cleaned_or_default("status", "open")
-    statuses = STATUS_GROUPS.get(status_filter, (status_filter,))
-    sort = form.cleaned_or_default("sort", "-detected")
-    rows = (
-        filtered.filter(status__in=statuses)
-        .select_related("datastore", "container")
-        .order_by(*SORTS[sort])
-    )
+    status_filter = form.cleaned_or_default("status", DEFAULT_STATUS_FILTER)
+    statuses = listed_statuses(form)
+    sort = form.cleaned_or_default("sort", DEFAULT_SORT)
+    rows = listed_rows(filtered, form)
     paginator = Paginator(rows, PAGE_SIZE)
     # The per-status counts already hold the total; spare the paginator its COUNT query.
     paginator.count = sum(counts[status] for status in statuses)

@@ -1,0 +1,123 @@
+"""The ticketing integration through the JSON API (Managers and Admins): show, connect,
+edit, disconnect. Credentials are accepted, checked against Jira like on the page, and never
+returned.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+
+from anomalies.api import user_json
+from anomalies.api_http import ApiError, api_view, clean_json, invalid_form, read_json
+
+from .. import services
+from ..forms import ConnectForm, EditForm
+from ..models import TicketingIntegration
+
+# The page's own steps, so the API cannot drift from it.
+from ..views.connection import _check_edit, _failure_text
+
+
+@api_view("GET", "POST", "PATCH", "DELETE")
+def integration(request: HttpRequest):
+    if not request.user.can_manage_integrations:
+        raise PermissionDenied("Only Managers and Admins can manage integrations.")
+    handlers = {"GET": _show, "POST": _connect, "PATCH": _edit, "DELETE": _disconnect}
+    return handlers[request.method](request)
+
+
+def integration_json(integration: TicketingIntegration) -> dict[str, Any]:
+    """Everything about the integration but its credentials, which are write-only."""
+    return {
+        "id": integration.pk,
+        "connector": integration.connector,
+        "host_url": integration.host_url,
+        "default_project_key": integration.default_project_key,
+        "state": integration.state,
+        "account_name": integration.account_name,
+        "credentials_readable": integration.credentials_readable,
+        "connected_by": user_json(integration.connected_by),
+        "connected_at": integration.connected_at,
+        "disconnected_at": integration.disconnected_at,
+        "last_tested_at": integration.last_tested_at,
+        "last_test_ok": integration.last_test_ok,
+        "last_test_checks": integration.last_test_checks,
+        "sync_paused_reason": integration.attention_reason,
+    }
+
+
+def _connected_or_404() -> TicketingIntegration:
+    integration = services.connected_integration()
+    if integration is None:
+        raise Http404("No ticketing integration is connected.")
+    return integration
+
+
+def _show(request: HttpRequest) -> JsonResponse:
+    return JsonResponse(integration_json(_connected_or_404()))
+
+
+def _connect(request: HttpRequest) -> JsonResponse:
+    """Connect after the same checks as the page; nothing that fails them is stored."""
+    existing = services.connected_integration()
+    if existing:
+        raise ApiError(HTTPStatus.CONFLICT, str(services.AlreadyConnected(existing)))
+    payload = read_json(request)
+    data = clean_json(ConnectForm(payload), payload)
+    report = services.check_connection(
+        data["host_url"], data["credentials"], data["default_project_key"]
+    )
+    _refuse_failed_checks(report)
+    try:
+        connected = services.connect_integration(
+            host_url=data["host_url"],
+            credentials=data["credentials"],
+            default_project_key=data["default_project_key"],
+            report=report,
+            by=request.user,
+        )
+    except services.AlreadyConnected as error:
+        raise ApiError(HTTPStatus.CONFLICT, str(error)) from None
+    return JsonResponse(integration_json(connected), status=HTTPStatus.CREATED)
+
+
+def _refuse_failed_checks(report: services.ConnectionReport | None) -> None:
+    if report is not None and not report.ok:
+        raise ApiError(HTTPStatus.BAD_REQUEST, _failure_text(report), checks=report.as_json())
+
+
+def _edit(request: HttpRequest) -> JsonResponse:
+    """Credentials (blank or absent: keep) and default project; the host URL cannot change."""
+    current = _connected_or_404()
+    payload = read_json(request)
+    if "host_url" in payload or "connector" in payload:
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            "The host URL and connector cannot change: disconnect, then connect again.",
+        )
+    payload = {"default_project_key": current.default_project_key, **payload}
+    form = EditForm(payload)
+    clean_json(form, payload)
+    report = _check_edit(current, form)
+    if report is None:  # the stored credentials are unreadable and none were given
+        raise invalid_form(form)
+    _refuse_failed_checks(report)
+    services.update_integration(
+        current,
+        credentials=form.cleaned_data["credentials"],
+        default_project_key=form.cleaned_data["default_project_key"],
+        report=report,
+    )
+    return JsonResponse(integration_json(current))
+
+
+def _disconnect(request: HttpRequest) -> JsonResponse:
+    """Links stay as history and stop syncing; pending comments are cancelled."""
+    current = _connected_or_404()
+    cancelled = services.disconnect_integration(current, by=request.user)
+    current.refresh_from_db()
+    return JsonResponse({**integration_json(current), "cancelled_sync_events": cancelled})
