@@ -107,7 +107,7 @@ def anomaly_detail_json(access: AnomalyAccess) -> dict[str, Any]:
         "access": {
             "level": access.level.label,
             # __members__, not iteration: actions needing the same level are enum aliases.
-            **{name.lower(): access.can(action) for name, action in Action.__members__.items()},
+            **{action.value: access.can(action) for action in Action},
         },
         **{name: provider(access) for name, provider in _detail_fields.items()},
     }

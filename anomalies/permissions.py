@@ -15,17 +15,28 @@ from .models import Anomaly, Datastore, DatastorePermission, Level, User
 
 
 class Action(enum.Enum):
-    """Actions on an anomaly and the team level each needs (PRODUCT.md §1)."""
+    """Actions on an anomaly. Values are names, not levels, so that two actions needing the
+    same level stay two members instead of becoming aliases of one."""
 
-    VIEW = Level.REPORTER
-    CREATE_TICKET = Level.REPORTER
-    COMMENT = Level.VIEWER
-    CHANGE_STATUS = Level.AUTHOR
-    LINK_TICKET = Level.AUTHOR
+    VIEW = "view"
+    CREATE_TICKET = "create_ticket"
+    COMMENT = "comment"
+    CHANGE_STATUS = "change_status"
+    LINK_TICKET = "link_ticket"
 
     @property
     def level(self) -> Level:
-        return Level(self.value)
+        return REQUIRED_LEVEL[self]
+
+
+# The team level each action needs (PRODUCT.md §1).
+REQUIRED_LEVEL = {
+    Action.VIEW: Level.REPORTER,
+    Action.CREATE_TICKET: Level.REPORTER,
+    Action.COMMENT: Level.VIEWER,
+    Action.CHANGE_STATUS: Level.AUTHOR,
+    Action.LINK_TICKET: Level.AUTHOR,
+}
 
 
 def effective_level(user: User, datastore: Datastore | int) -> Level | None:

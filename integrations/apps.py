@@ -6,14 +6,17 @@ class IntegrationsConfig(AppConfig):
     verbose_name = "Ticketing integrations"
 
     def ready(self) -> None:
+        """Plug into the platform's seams: the anomaly page and API, and anomaly changes."""
+        from anomalies.api import register_detail_field
         from anomalies.sections import register_detail_section
         from anomalies.signals import anomaly_changed
 
-        from . import sections, services
+        from . import sections
+        from .api.tickets import links_json
 
         register_detail_section(sections.render_linked_tickets)
+        register_detail_field("ticket_links", links_json)
         anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
-        self._services = services
 
 
 def _queue_sync_events(sender, change, **kwargs) -> None:

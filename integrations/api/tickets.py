@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 
-from anomalies.api import register_detail_field, user_json
+from anomalies.api import user_json
 from anomalies.api_http import (
     ApiError,
     api_view,
@@ -27,13 +27,18 @@ from anomalies.models import Anomaly, DatastorePermission, User
 from anomalies.permissions import Action, AnomalyAccess, get_anomaly_access
 
 from .. import services
+
+# The page's own steps, so the API cannot drift from it.
+from ..create_flow import (
+    build_create_form,
+    default_summary,
+    load_create_metadata,
+    submit_create_form,
+)
 from ..jira import IssueSummary, JiraCredentialsRejected, JiraError
 from ..models import CredentialsUnreadable, TicketingIntegration, TicketLink
 from ..sections import links_with_sync_state
 from ..ticket_forms import CUSTOM_PREFIX, CreateTicketForm
-
-# The page's own steps, so the API cannot drift from it.
-from ..views.tickets import _build_form, _create, _create_metadata, default_summary
 
 STANDARD_TICKET_KEYS = ("project", "issue_type", "summary", "description", "priority", "assignee")
 CUSTOM_FIELDS_KEY = "fields"
@@ -125,12 +130,8 @@ def _links(anomaly: Anomaly):
     return links_with_sync_state(anomaly.pk).select_related("linked_by")
 
 
-def _links_json(access: AnomalyAccess) -> list[dict[str, Any]]:
+def links_json(access: AnomalyAccess) -> list[dict[str, Any]]:
     return [ticket_link_json(link) for link in _links(access.anomaly)]
-
-
-# The anomaly's detail carries its links, as the anomaly page carries its section.
-register_detail_field("ticket_links", _links_json)
 
 
 class LinkIssueForm(forms.Form):
@@ -142,7 +143,7 @@ def ticket_links(request: HttpRequest, anomaly_id: int):
     if request.method == "POST":
         return _link_issue(request, anomaly_id)
     access = get_anomaly_access(request.user, anomaly_id, Action.VIEW)
-    return JsonResponse({"results": _links_json(access)})
+    return JsonResponse({"results": links_json(access)})
 
 
 def _link_issue(request: HttpRequest, anomaly_id: int) -> JsonResponse:
@@ -208,11 +209,15 @@ def create_ticket(request: HttpRequest, anomaly_id: int):
     integration = _integration_to_use()
     values = _ticket_form_values(payload, access.anomaly, integration)
     try:
-        form = _build_form(integration, access.anomaly, values, False)
+        form = build_create_form(integration, access.anomaly, values, False)
     except JiraError as error:
         raise _jira_unreachable(error) from None
     _refuse_unknown_custom_fields(form, payload.get(CUSTOM_FIELDS_KEY) or {})
-    link = _create(request, form, integration, access.anomaly) if form.is_valid() else None
+    link = (
+        submit_create_form(form, integration, access.anomaly, by=request.user)
+        if form.is_valid()
+        else None
+    )
     if link is None:  # the form's or Jira's refusal, placed on the fields as on the page
         raise invalid_form(form, message="The ticket was not created.", rename=_api_field_name)
     return JsonResponse(
@@ -309,7 +314,7 @@ def form_specification(request: HttpRequest):
     asked = {key: request.GET.get(key, "") for key in ("project", "issue_type", "assignee_query")}
     try:
         with services.client_for(integration) as client:
-            metadata = _create_metadata(client, integration, asked)
+            metadata = load_create_metadata(client, integration, asked)
     except JiraError as error:
         raise _jira_unreachable(error) from None
     _refuse_fallback(asked, metadata)

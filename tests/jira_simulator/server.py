@@ -196,17 +196,19 @@ class JiraRequestHandler(BaseHTTPRequestHandler):
         if request.path.startswith("/rest/"):
             allowed, limit_headers = app.rate_limiter.admit()
         if not allowed:
-            self._write(json_response(429, RATE_LIMITED_BODY, limit_headers))
             app.log_request(request, 429, "rate_limited")
+            self._write(json_response(429, RATE_LIMITED_BODY, limit_headers))
             return
         response = app.dispatch(request)
         response.headers.update(limit_headers)
         if fault is not None and fault.action == "drop_after":
-            self._drop()  # processed, but the client never learns the outcome
             app.log_request(request, response.status, "fault:drop_after")
+            self._drop()  # processed, but the client never learns the outcome
             return
-        self._write(response)
+        # Logged before answering: a client that reads the log right after its answer (or
+        # one that gave up waiting) must find the request there.
         app.log_request(request, response.status, f"fault:{fault.action}" if fault else "ok")
+        self._write(response)
 
     def _fault_ends_request(self, fault: Fault, request: Request) -> bool:
         """Apply the pre-processing part of a fault; ``True`` when nothing else must happen."""
@@ -220,13 +222,13 @@ class JiraRequestHandler(BaseHTTPRequestHandler):
             body = None if fault.body is NO_BODY else fault.body
             if fault.body is NO_BODY:
                 body = {"errorMessages": [f"Simulated HTTP {fault.status}"], "errors": {}}
-            self._write(Response(fault.status, body, dict(fault.headers)))
             app.log_request(request, fault.status, "fault:status")
+            self._write(Response(fault.status, body, dict(fault.headers)))
             return True
         if fault.action == "timeout":
             app.stopping.wait(fault.seconds)
-        self._drop()
         app.log_request(request, None, f"fault:{fault.action}")
+        self._drop()
         return True
 
     def _read_request(self) -> Request:
