@@ -33,6 +33,7 @@ format: venv
 
 bench: venv
 	$(BIN)/python bench/anomaly_list.py
+	$(BIN)/python bench/jira_simulator.py
 
 clean:
 	rm -rf var/celery-broker var/*.log

@@ -1,10 +1,9 @@
-"""Process-level behaviour: the command line and throughput."""
+"""Process-level behaviour: the command line and concurrency."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,16 +48,14 @@ def test_it_starts_from_the_command_line(tmp_path: Path) -> None:
         assert process.wait(timeout=5) == 0
 
 
-def test_it_sustains_hundreds_of_requests_per_second(sim: JiraSimulator) -> None:
+def test_it_answers_many_concurrent_readers(sim: JiraSimulator) -> None:
+    # How fast it answers is measured by bench/jira_simulator.py, not asserted here.
     def fetch(_: int) -> int:
         return JiraClient(sim.url).get("/issue/DQ-1", params={"fields": "summary"}).status_code
 
-    started = time.monotonic()
     with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(fetch, range(400)))
-    elapsed = time.monotonic() - started
-    assert statuses == [200] * 400
-    assert 400 / elapsed > 200, f"only {400 / elapsed:.0f} requests/s"
+        statuses = list(pool.map(fetch, range(200)))
+    assert statuses == [200] * 200
 
 
 def test_it_keeps_concurrent_writes_consistent(sim: JiraSimulator) -> None:
