@@ -16,10 +16,9 @@ from anomalies.api_http import ApiError, api_view, clean_json, invalid_form, rea
 
 from .. import services
 from ..forms import ConnectForm, EditForm
-from ..models import TicketingIntegration
+from ..models import CredentialsUnreadable, TicketingIntegration
 
 # The page's own steps, so the API cannot drift from it.
-from ..views.connection import _check_edit, _failure_text
 
 
 @api_view("GET", "POST", "PATCH", "DELETE")
@@ -87,7 +86,9 @@ def _connect(request: HttpRequest) -> JsonResponse:
 
 def _refuse_failed_checks(report: services.ConnectionReport | None) -> None:
     if report is not None and not report.ok:
-        raise ApiError(HTTPStatus.BAD_REQUEST, _failure_text(report), checks=report.as_json())
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST, report.failure_text(refused=True), checks=report.as_json()
+        )
 
 
 def _edit(request: HttpRequest) -> JsonResponse:
@@ -102,9 +103,13 @@ def _edit(request: HttpRequest) -> JsonResponse:
     payload = {"default_project_key": current.default_project_key, **payload}
     form = EditForm(payload)
     clean_json(form, payload)
-    report = _check_edit(current, form)
-    if report is None:  # the stored credentials are unreadable and none were given
-        raise invalid_form(form)
+    try:
+        report = services.check_edited_connection(
+            current, form.cleaned_data["credentials"], form.cleaned_data["default_project_key"]
+        )
+    except CredentialsUnreadable as error:  # stored ones unreadable and none were given
+        form.add_error("credentials", str(error))
+        raise invalid_form(form) from None
     _refuse_failed_checks(report)
     services.update_integration(
         current,

@@ -50,6 +50,15 @@ class ConnectionReport:
     def first_failure(self) -> Check | None:
         return next((check for check in self.checks if check.ok is False), None)
 
+    def failure_text(self, *, refused: bool) -> str:
+        """The first failed check and what to do about it, in one sentence for the user;
+        `refused` when the failure stopped a connect or an edit from being saved."""
+        failure = self.first_failure
+        if failure is None:
+            return ""
+        outcome = " — nothing was saved." if refused else "."
+        return f"{failure.name} failed{outcome} {failure.hint}".strip()
+
     def as_json(self) -> list[dict]:
         return [dataclasses.asdict(check) for check in self.checks]
 
@@ -187,3 +196,13 @@ def _cancel_pending_events(integration: TicketingIntegration) -> int:
 
 def _announce_integration_changed(integration: TicketingIntegration) -> None:
     resume_integration(integration)
+
+
+def check_edited_connection(
+    integration: TicketingIntegration, credentials: Credentials | None, default_project_key: str
+) -> ConnectionReport:
+    """Check edited settings; blank credentials mean the stored ones (which may be
+    unreadable: CredentialsUnreadable)."""
+    if credentials is None:
+        credentials = Credentials(*integration.credential_pair())
+    return check_connection(integration.host_url, credentials, default_project_key)

@@ -8,7 +8,7 @@ from django.views.decorators.http import require_POST
 from .. import services
 from ..access import manager_required
 from ..forms import ConnectForm, EditForm
-from ..models import Connector, SyncState, TicketingIntegration
+from ..models import Connector, CredentialsUnreadable, SyncState, TicketingIntegration
 
 
 @manager_required
@@ -56,7 +56,7 @@ def connect_jira(request):
         )
         if report.ok:
             return _store_connection(request, form, report)
-        form.add_error(None, _failure_text(report))
+        form.add_error(None, report.failure_text(refused=True))
     return render(request, "integrations/connect.html", {"form": form, "report": report})
 
 
@@ -77,11 +77,6 @@ def _store_connection(request, form, report):
     return redirect("integrations:list")
 
 
-def _failure_text(report: services.ConnectionReport) -> str:
-    failure = report.first_failure
-    return f"{failure.name} failed — nothing was saved. {failure.hint}".strip()
-
-
 @manager_required
 def edit_integration(request, pk: int):
     integration = _connected_or_404(pk)
@@ -100,7 +95,7 @@ def edit_integration(request, pk: int):
             messages.success(request, "The integration has been updated.")
             return redirect("integrations:list")
         if report:
-            form.add_error(None, _failure_text(report))
+            form.add_error(None, report.failure_text(refused=True))
     return render(
         request,
         "integrations/edit.html",
@@ -113,15 +108,13 @@ def edit_integration(request, pk: int):
 
 
 def _check_edit(integration: TicketingIntegration, form: EditForm):
-    credentials = form.cleaned_data["credentials"]
-    if credentials is None:
-        if not integration.credentials_readable:
-            form.add_error("credentials", "Stored credentials cannot be read — re-enter them.")
-            return None
-        credentials = services.Credentials(*integration.credential_pair())
-    return services.check_connection(
-        integration.host_url, credentials, form.cleaned_data["default_project_key"]
-    )
+    try:
+        return services.check_edited_connection(
+            integration, form.cleaned_data["credentials"], form.cleaned_data["default_project_key"]
+        )
+    except CredentialsUnreadable as error:
+        form.add_error("credentials", str(error))
+        return None
 
 
 @manager_required
@@ -139,7 +132,7 @@ def test_connection(request, pk: int):
     if report.ok:
         messages.success(request, "Connection test passed.")
     else:
-        messages.error(request, f"Connection test failed. {_failure_text(report)}")
+        messages.error(request, f"Connection test failed. {report.failure_text(refused=False)}")
     return redirect("integrations:list")
 
 
@@ -148,7 +141,8 @@ def disconnect(request, pk: int):
     integration = _connected_or_404(pk)
     if request.method == "POST":
         cancelled = services.disconnect_integration(integration, by=request.user)
-        note = f" {cancelled} pending Jira comments were cancelled." if cancelled else ""
+        plural = "comment was" if cancelled == 1 else "comments were"
+        note = f" {cancelled} pending Jira {plural} cancelled." if cancelled else ""
         messages.success(request, f"{integration} was disconnected.{note}")
         return redirect("integrations:list")
     return render(
