@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.html import format_html
 
 from .models import SyncEvent, SyncState, TicketingIntegration, TicketLink
@@ -13,6 +14,7 @@ class TicketingIntegrationAdmin(admin.ModelAdmin):
     list_display = ("__str__", "state", "default_project_key", "connected_at", "attention_reason")
     list_filter = ("state", "connector")
     exclude = ("credentials",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -39,6 +41,7 @@ class TicketLinkAdmin(admin.ModelAdmin):
     list_select_related = ("anomaly",)
     search_fields = ("issue_key", "summary", "=anomaly__id")
     raw_id_fields = ("anomaly",)
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = [field.name for field in TicketLink._meta.fields]
 
     def has_add_permission(self, request) -> bool:

@@ -120,9 +120,6 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "anomalies:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Django 6's default: a URL typed without a scheme is taken as https.
-FORMS_URLFIELD_ASSUME_HTTPS = True
-
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
