@@ -16,6 +16,19 @@ from .models import (
 )
 
 
+class ViewOnlyAdminMixin:
+    """For records the admin may show but never add, change or delete."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     list_display = ("username", "email", "first_name", "last_name", "role", "is_active")
@@ -136,22 +149,13 @@ class CommentAdmin(admin.ModelAdmin):
 
 
 @admin.register(HistoryEntry)
-class HistoryEntryAdmin(admin.ModelAdmin):
+class HistoryEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """History is evidence: readable by Managers and Admins, never edited."""
 
     list_display = ("created_at", "anomaly", "actor", "action", "summary")
     list_filter = ("action",)
     list_select_related = ("anomaly", "actor")
     search_fields = ("summary", "=anomaly__id")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(ApiToken)

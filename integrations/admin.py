@@ -2,12 +2,14 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
+from anomalies.admin import ViewOnlyAdminMixin
+
 from .models import SyncEvent, SyncState, TicketingIntegration, TicketLink
 from .services import retry_sync_event
 
 
 @admin.register(TicketingIntegration)
-class TicketingIntegrationAdmin(admin.ModelAdmin):
+class TicketingIntegrationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only here: connecting and editing go through Settings › Integrations, which
     validate against Jira first. The credentials are never shown, not even encrypted."""
 
@@ -15,15 +17,6 @@ class TicketingIntegrationAdmin(admin.ModelAdmin):
     list_filter = ("state", "connector")
     exclude = ("credentials",)
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(TicketLink)
