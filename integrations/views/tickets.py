@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
@@ -75,7 +77,7 @@ def link_ticket(request, anomaly_id: int):
             query = services.parse_link_query(text, client)
         if query.key is None:
             url = reverse("integrations:search", args=[anomaly_id])
-            return redirect(f"{url}?{_encode(q=query.words)}")
+            return redirect(f"{url}?{urlencode({'q': query.words})}")
         link = services.link_existing_issue(
             access.anomaly, query.key, integration=integration, by=request.user
         )
@@ -84,12 +86,6 @@ def link_ticket(request, anomaly_id: int):
     else:
         messages.success(request, f"Linked Jira issue {link.issue_key}.")
     return _back_to(anomaly_id)
-
-
-def _encode(**params) -> str:
-    from urllib.parse import urlencode
-
-    return urlencode(params)
 
 
 @login_required
