@@ -21,6 +21,7 @@ h1 { font-size: 1.4rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .35rem .5rem; border-bottom: 1px solid #dfe1e6; }
 td { vertical-align: top; }
+td:first-child a, .status { white-space: nowrap; }
 .lozenge { border-radius: 3px; padding: 0 .35rem; font-size: .75rem; font-weight: 600; }
 .new { background: #dfe1e6; } .indeterminate { background: #deebff; } .done { background: #e3fcef; }
 .label { background: #f4f5f7; border-radius: 3px; padding: 0 .3rem; margin-right: .2rem; }
