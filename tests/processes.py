@@ -392,9 +392,23 @@ def claim_redis_db() -> int:
         return int(os.environ["TEST_REDIS_DB"])
     for db in range(1, 16):
         client = redis_client(*SHARED_REDIS, db=db)
-        if client.dbsize() == 0 and client.set(RUN_MARKER, os.getpid(), nx=True, ex=3600):
+        if _only_leftover_queues(client) and client.set(RUN_MARKER, os.getpid(), nx=True, ex=3600):
+            client.flushdb()  # what an interrupted run left behind
+            client.set(RUN_MARKER, os.getpid(), ex=3600)
             return db
     raise RuntimeError("No free database on the shared Redis; set TEST_REDIS_DB.")
+
+
+# Keys a Celery broker leaves in Redis; a database holding only these (and no live claim)
+# is what an interrupted test run left behind, so it may be taken over.
+LEFTOVER_KEY_PREFIXES = ("_kombu.", "celery", "unacked")
+
+
+def _only_leftover_queues(client) -> bool:
+    if client.exists(RUN_MARKER):
+        return False
+    keys = client.keys("*")
+    return all(key.decode().startswith(LEFTOVER_KEY_PREFIXES) for key in keys)
 
 
 def empty_broker(url: str, *, keep_claim: bool = True) -> None:
