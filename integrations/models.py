@@ -111,12 +111,6 @@ class StatusCategory(models.TextChoices):
 
 
 class TicketLinkQuerySet(models.QuerySet):
-    def active(self):
-        """Links that still sync: not removed, not broken, on the connected integration."""
-        return self.filter(
-            removed_at__isnull=True, broken_reason="", integration__state=IntegrationState.CONNECTED
-        )
-
     def current(self):
         """Links shown on the anomaly page (removed ones are history only)."""
         return self.filter(removed_at__isnull=True)

@@ -62,15 +62,23 @@ def comment_text(change: AnomalyChange) -> str:
 
 
 def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
-    """One pending event per active link; runs inside the change's transaction."""
-    links = TicketLink.objects.active().filter(anomaly=change.anomaly)
+    """One event per current link of the connected integration; runs inside the change's
+    transaction. A broken link's event fails at once, so the miss is visible (and can be
+    retried if the issue comes back) instead of silently skipped."""
+    links = TicketLink.objects.current().filter(
+        anomaly=change.anomaly, integration__state=IntegrationState.CONNECTED
+    )
     body = comment_text(change)
-    events = [
-        SyncEvent.objects.create(link=link, kind=change.kind, body=body, created_at=change.at)
-        for link in links
-    ]
-    event_ids = [event.pk for event in events]
-    transaction.on_commit(lambda: enqueue_deliveries(event_ids))
+    events = []
+    for link in links:
+        event = SyncEvent.objects.create(
+            link=link, kind=change.kind, body=body, created_at=change.at
+        )
+        if link.is_broken:
+            _fail(event, f"Not sent: the Jira issue is a broken reference ({link.broken_reason})")
+        events.append(event)
+    pending_ids = [event.pk for event in events if event.state == SyncState.PENDING]
+    transaction.on_commit(lambda: enqueue_deliveries(pending_ids))
     return events
 
 

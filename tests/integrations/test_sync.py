@@ -226,18 +226,31 @@ def test_it_posts_a_comment_with_its_author_name(
 # --- which links get an event ----------------------------------------------------------
 
 
-def test_it_queues_one_event_per_active_link_only(
-    anomaly, member_author, manager, jira_integration, django_capture_on_commit_callbacks
+def test_it_queues_one_event_per_current_link_and_fails_a_broken_ones_at_once(
+    anomaly, member_author, manager, jira_integration, enqueued, django_capture_on_commit_callbacks
 ):
-    active = [link_issue(anomaly, jira_integration, key) for key in ("DQ-1", "DQ-2")]
+    for key in ("DQ-1", "DQ-2"):
+        link_issue(anomaly, jira_integration, key)
     link_issue(anomaly, jira_integration, "DQ-3", removed_at=timezone.now(), removed_by=manager)
     link_issue(anomaly, jira_integration, "OPS-1", broken_reason="Jira issue not found.")
 
     with django_capture_on_commit_callbacks(execute=True):
         acknowledge_anomaly(anomaly, by=member_author)
 
-    assert sorted(e.link.issue_key for e in SyncEvent.objects.all()) == ["DQ-1", "DQ-2"]
-    assert {e.link for e in SyncEvent.objects.all()} == set(active)
+    states = {e.link.issue_key: (e.state, e.finished_reason) for e in SyncEvent.objects.all()}
+    assert states == {
+        "DQ-1": ("pending", ""),
+        "DQ-2": ("pending", ""),
+        "OPS-1": (
+            "failed",
+            "Not sent: the Jira issue is a broken reference (Jira issue not found.)",
+        ),
+    }
+    assert sorted(SyncEvent.objects.get(pk=pk).link.issue_key for pk, _ in enqueued) == [
+        "DQ-1",
+        "DQ-2",
+    ]
+    assert anomaly.history.filter(action="sync_failed", summary__contains="OPS-1").exists()
 
 
 def test_it_queues_nothing_once_the_integration_is_disconnected(
