@@ -1,6 +1,6 @@
 """The "Linked Tickets" section of the anomaly page, registered with anomalies.sections."""
 
-from django.db.models import Count, Max, OuterRef, Q, Subquery
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, Subquery
 from django.template.loader import render_to_string
 
 from anomalies.permissions import AnomalyAccess
@@ -43,6 +43,10 @@ def render_linked_tickets(request, access: AnomalyAccess):
         "anomaly": access.anomaly,
         "access": access,
         "integration": integration,
-        "links": list(links_with_sync_state(access.anomaly.pk)),
+        "links": list(
+            links_with_sync_state(access.anomaly.pk).prefetch_related(
+                Prefetch("sync_events", SyncEvent.objects.order_by("-pk"), to_attr="events")
+            )
+        ),
     }
     return render_to_string("integrations/linked_tickets.html", context, request=request)

@@ -151,6 +151,64 @@ def test_it_shows_comments_still_owed_to_jira(
     assert page.text(page.element(item, "span", class_="sync-state")) == "1 comment pending"
 
 
+def test_it_drops_a_removed_links_log_but_records_its_cancelled_comment(
+    client, anomaly, member_author, jira_sim, jira_integration, django_capture_on_commit_callbacks
+):
+    from integrations.services.sync import deliver_sync_event
+
+    (link,) = link_issues(anomaly, ["DQ-1"], integration=jira_integration, by=member_author)
+    anomaly_services.acknowledge_anomaly(anomaly, by=member_author)
+    delivered = link.sync_events.get()
+    assert deliver_sync_event(delivered.pk) == "delivered"
+    anomaly_services.comment_on_anomaly(anomaly, by=member_author, text="Checked upstream")
+    services.remove_ticket_link(link, by=member_author)  # cancels the pending comment
+    services.link_existing_issue(anomaly, "DQ-2", integration=jira_integration, by=member_author)
+    client.force_login(member_author)
+
+    root = anomaly_page(client, anomaly)
+
+    assert "DQ-1" not in keys_listed(root)  # removed links leave the page, their log too
+    item = ticket(root, "DQ-2")
+    assert page.element(item, "details", class_="sync-log") is None  # nothing sent to DQ-2 yet
+    history = [page.text(li) for li in page.elements(root, "li")]
+    assert any("1 pending comment to Jira issue DQ-1 cancelled" in line for line in history)
+
+
+def test_it_shows_the_delivery_and_the_failure_reason_in_the_sync_log(
+    client, anomaly, member_author, jira_sim, jira_integration
+):
+    from integrations.models import SyncEvent, SyncState
+
+    (link,) = link_issues(anomaly, ["DQ-1"], integration=jira_integration, by=member_author)
+    now = timezone.now()
+    SyncEvent.objects.create(
+        link=link,
+        kind="acknowledged",
+        body="[t] Qualytics Anomaly Status: Acknowledged",
+        created_at=now,
+        state=SyncState.DELIVERED,
+        delivered_at=now,
+        attempts=1,
+    )
+    SyncEvent.objects.create(
+        link=link,
+        kind="commented",
+        body="[t] Comment from Qualytics (A): too long",
+        created_at=now,
+        state=SyncState.FAILED,
+        finished_reason="Jira rejected the comment.",
+    )
+    client.force_login(member_author)
+
+    log = page.element(ticket(anomaly_page(client, anomaly), "DQ-1"), "details", class_="sync-log")
+
+    rows = [page.text(li) for li in page.elements(log, "li")]
+    assert page.text(page.element(log, "summary")) == "Sync log (2)"
+    assert rows[0].startswith("Failed [t] Comment from Qualytics (A): too long")
+    assert rows[0].endswith("Jira rejected the comment.")
+    assert rows[1].startswith("Delivered [t] Qualytics Anomaly Status: Acknowledged posted")
+
+
 # --- without a connected integration ----------------------------------------------------
 
 
