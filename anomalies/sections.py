@@ -1,8 +1,8 @@
-"""The seam through which other apps add a section to the anomaly page.
+"""The seams through which other apps add to the anomaly pages.
 
-`integrations` registers its "Linked Tickets" renderer here at start-up; the anomaly page
-renders whatever is registered without knowing who registered it, so anomalies never
-imports a connector and a second connector slots in beside the first.
+`integrations` registers its "Linked Tickets" section (detail page) and its ticket keys
+(list rows) here at start-up; the pages render whatever is registered without knowing who
+registered it, so anomalies never imports a connector and a second one slots in beside it.
 """
 
 from collections.abc import Callable
@@ -13,8 +13,11 @@ from django.utils.safestring import SafeString
 from .permissions import AnomalyAccess
 
 SectionRenderer = Callable[[HttpRequest, AnomalyAccess], SafeString]
+# Given the ids of one page of rows, an HTML snippet for each row that has something to show.
+RowAnnotator = Callable[[list[int]], dict[int, SafeString]]
 
 _renderers: list[SectionRenderer] = []
+_row_annotators: list[RowAnnotator] = []
 
 
 def register_detail_section(renderer: SectionRenderer) -> SectionRenderer:
@@ -25,3 +28,17 @@ def register_detail_section(renderer: SectionRenderer) -> SectionRenderer:
 
 def render_detail_sections(request: HttpRequest, access: AnomalyAccess) -> list[SafeString]:
     return [renderer(request, access) for renderer in _renderers]
+
+
+def register_row_annotator(annotator: RowAnnotator) -> RowAnnotator:
+    if annotator not in _row_annotators:
+        _row_annotators.append(annotator)
+    return annotator
+
+
+def annotate_rows(anomalies: list) -> None:
+    """Give each listed anomaly `row_notes`: the snippets registered apps have for it."""
+    ids = [anomaly.pk for anomaly in anomalies]
+    found = [annotator(ids) for annotator in _row_annotators] if ids else []
+    for anomaly in anomalies:
+        anomaly.row_notes = [notes[anomaly.pk] for notes in found if anomaly.pk in notes]

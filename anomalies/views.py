@@ -12,7 +12,7 @@ from . import services
 from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
 from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, FailedCheck, Status
 from .permissions import Action, get_anomaly_access, visible_datastores
-from .sections import render_detail_sections
+from .sections import annotate_rows, render_detail_sections
 
 PAGE_SIZE = 50
 DEFAULT_STATUS_FILTER = "open"
@@ -105,6 +105,7 @@ def anomaly_list(request):
     # The per-status counts already hold the total; spare the paginator its COUNT query.
     paginator.count = sum(counts[status] for status in statuses)
     page = paginator.get_page(request.GET.get("page"))
+    annotate_rows(page.object_list)
     query_without_page = request.GET.copy()
     query_without_page.pop("page", None)
     return render(

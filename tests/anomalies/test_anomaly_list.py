@@ -188,5 +188,27 @@ def test_it_runs_the_same_number_of_queries_whatever_the_row_count(author_client
         response = author_client.get(LIST_URL, {"q": "anomaly"})
 
     assert response.status_code == HTTPStatus.OK
-    # session, user, visible datastores, per-status counts, the page of rows
-    assert len(queries) == 5, [q["sql"] for q in queries]
+    # session, user, visible datastores, per-status counts, the page of rows, and one for
+    # the rows' linked Jira issues (registered by integrations)
+    assert len(queries) == 6, [q["sql"] for q in queries]
+
+
+def test_it_shows_what_other_apps_note_on_each_row(author_client, orders):
+    from django.utils.html import format_html
+
+    from anomalies import sections
+
+    noted, plain = make_anomaly(orders), make_anomaly(orders)
+
+    def annotator(ids):
+        return {noted.pk: format_html("<em class='note'>noted {}</em>", noted.pk)}
+
+    sections.register_row_annotator(annotator)
+    try:
+        response = author_client.get(LIST_URL)
+    finally:
+        sections._row_annotators.remove(annotator)
+
+    rows = {anomaly.pk: anomaly.row_notes for anomaly in response.context["page"].object_list}
+    assert rows[plain.pk] == []
+    assert f"<em class='note'>noted {noted.pk}</em>" in response.text

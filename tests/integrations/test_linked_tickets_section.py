@@ -276,3 +276,25 @@ def test_it_renders_the_page_in_the_same_number_of_queries_for_1_or_10_links(
 
     assert queries_for_anomaly_page(client, ten) == queries_for_anomaly_page(client, one)
     assert len(keys_listed(anomaly_page(client, ten))) == 10
+
+
+def test_it_shows_each_anomalys_linked_keys_in_the_list(
+    client, orders, member_author, jira_sim, jira_integration
+):
+    first, second, untouched = (make_anomaly(orders) for _ in range(3))
+    link_issues(first, ["DQ-1", "DQ-2"], integration=jira_integration, by=member_author)
+    (removed,) = link_issues(second, ["DQ-3"], integration=jira_integration, by=member_author)
+    services.remove_ticket_link(removed, by=member_author)
+    client.force_login(member_author)
+
+    response = client.get(reverse("anomalies:list"))
+
+    chips = {
+        anomaly.pk: [
+            page.text(chip)
+            for note in anomaly.row_notes
+            for chip in page.elements(page.parse_html(str(note)), "span", class_="ticket-chip")
+        ]
+        for anomaly in response.context["page"].object_list
+    }
+    assert chips == {first.pk: ["DQ-1", "DQ-2"], second.pk: [], untouched.pk: []}
