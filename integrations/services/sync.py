@@ -124,7 +124,10 @@ def deliver_sync_event(event_id: int) -> str:
         _pause_integration(event, str(error))
         return "paused"
     except JiraError as error:
-        return _handle_failure(event, error)
+        outcome = _handle_failure(event, error)
+        if outcome == "failed":  # a finished event no longer holds up the ones behind it
+            enqueue_next(event.link_id)
+        return outcome
     _mark_delivered(event, comment_id)
     enqueue_next(event.link_id)
     return "delivered"

@@ -580,6 +580,23 @@ def test_it_fails_on_400_with_jiras_message(
     assert "Comment body can not be empty!" in event.finished_reason
 
 
+def test_it_moves_on_to_the_next_event_right_after_one_fails(
+    anomaly, member_author, dq2, jira_sim, enqueued, django_capture_on_commit_callbacks
+):
+    first = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_on_anomaly(anomaly, by=member_author, text="Second")
+    second = dq2.sync_events.exclude(pk=first.pk).get()
+    jira_sim.control.add_fault(status=HTTPStatus.BAD_REQUEST, method="POST", path_regex=COMMENTS)
+    enqueued.clear()
+
+    assert deliver(first) == "failed"
+
+    # No waiting for the sweeper: the failed head hands over to the next event at once.
+    assert [event_id for event_id, _ in enqueued] == [second.pk]
+    assert run_worker(enqueued) == ["delivered"]
+
+
 def test_it_gives_up_visibly_after_the_retry_horizon(
     client, anomaly, member_author, dq2, jira_sim, settings, django_capture_on_commit_callbacks
 ):
