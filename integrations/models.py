@@ -64,6 +64,9 @@ class TicketingIntegration(models.Model):
     attention_reason = models.CharField(max_length=500, blank=True)
     # Jira's 429 Retry-After applies to the whole site, so every worker waits until then.
     rate_limited_until = models.DateTimeField(null=True, blank=True)
+    # The secret Jira signs webhook deliveries with (API-NOTES §4.2); encrypted like the
+    # credentials, shown once when generated, never rendered again. None: no webhook.
+    webhook_secret = EncryptedTextField(null=True, blank=True)
 
     objects = TicketingIntegrationQuerySet.as_manager()
 
@@ -91,6 +94,15 @@ class TicketingIntegration(models.Model):
     @property
     def credentials_readable(self) -> bool:
         return self.credentials is not UNREADABLE
+
+    @property
+    def has_webhook(self) -> bool:
+        """A webhook secret is set (it may be unreadable after a key change)."""
+        return self.webhook_secret is not None and self.webhook_secret != ""
+
+    @property
+    def webhook_secret_readable(self) -> bool:
+        return self.webhook_secret is not UNREADABLE
 
     def credential_pair(self) -> tuple[str, str]:
         """(email, api_token), for building a client; never for display."""
@@ -231,3 +243,30 @@ class SyncEvent(models.Model):
     @property
     def retry_horizon_start(self):
         return self.retried_at or self.created_at
+
+
+class WebhookDelivery(models.Model):
+    """One authenticated webhook delivery from Jira: for dedup (Jira keeps a delivery's
+    identifier across its retries, API-NOTES §4.3) and for operators to see what arrived."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", "Applied to linked tickets"
+        NOT_LINKED = "not_linked", "No current link to that issue"
+        IGNORED = "ignored", "Event not used"
+
+    integration = models.ForeignKey(
+        TicketingIntegration, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    # Null when Jira sent none, so such deliveries are never taken for duplicates.
+    identifier = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    event = models.CharField(max_length=100)
+    issue_key = models.CharField(max_length=64, blank=True)
+    received_at = models.DateTimeField(db_index=True)
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.issue_key} ({self.outcome})".replace("  ", " ")

@@ -16,6 +16,7 @@ from anomalies.services import record_history
 from .. import outbound
 from ..jira import IssueSummary, JiraClient, JiraError, JiraNotFound
 from ..models import (
+    CredentialsUnreadable,
     IntegrationState,
     StatusCategory,
     TicketingIntegration,
@@ -296,7 +297,7 @@ def _refresh_group(integration: TicketingIntegration, links: list[TicketLink]) -
     try:
         with client_for(integration) as client:
             lookup = client.search_issues_by_keys({link.issue_key for link in links})
-    except Exception as error:  # JiraError or unreadable credentials: status becomes Unknown
+    except (JiraError, CredentialsUnreadable) as error:  # the status becomes Unknown, with why
         reason = getattr(error, "message", str(error))[:500]
         TicketLink.objects.filter(pk__in=[link.pk for link in links]).update(
             status_name="", status_category=StatusCategory.UNKNOWN, status_error=reason
