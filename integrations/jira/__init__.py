@@ -4,18 +4,7 @@
 the Atlassian Document Format bodies Jira v3 takes.
 """
 
-from .client import (
-    AllowedValue,
-    CreatedIssue,
-    CreateField,
-    IssueLookup,
-    IssueSummary,
-    JiraClient,
-    JiraIssueType,
-    JiraProject,
-    JiraUser,
-    normalize_host_url,
-)
+from .client import JiraClient
 from .errors import (
     JiraCredentialsRejected,
     JiraError,
@@ -27,6 +16,17 @@ from .errors import (
     JiraUnavailable,
     JiraUnexpectedResponse,
 )
+from .types import (
+    AllowedValue,
+    CreatedIssue,
+    CreateField,
+    IssueLookup,
+    IssueSummary,
+    JiraIssueType,
+    JiraProject,
+    JiraUser,
+)
+from .urls import normalize_host_url
 
 __all__ = [
     "AllowedValue",

@@ -8,15 +8,13 @@ belongs to the callers: errors say whether they are ``permanent`` and whether a 
 from __future__ import annotations
 
 import base64
-import ipaddress
 import logging
 import re
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any, TypedDict
-from urllib.parse import parse_qs, quote, urlsplit
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -30,6 +28,16 @@ from .errors import (
     error_from_transport,
     login_failed,
 )
+from .types import (
+    CreatedIssue,
+    CreateField,
+    IssueLookup,
+    IssueSummary,
+    JiraIssueType,
+    JiraProject,
+    JiraUser,
+)
+from .urls import jql_string, key_order, normalize_host_url, path_segment
 
 MYSELF_URL = "/rest/api/3/myself"
 PROJECT_URL = "/rest/api/3/project/{project}"
@@ -50,183 +58,6 @@ ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 UNKNOWN_KEY_MESSAGE = re.compile(r"key '([A-Za-z][A-Za-z0-9_]*-[0-9]+)'")
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class JiraUser:
-    account_id: str
-    display_name: str
-    email_address: str | None  # hidden by the user's profile-visibility settings
-    active: bool
-
-    @classmethod
-    def from_json(cls, user: dict[str, Any]) -> JiraUser:
-        return cls(
-            account_id=user.get("accountId", ""),
-            display_name=user.get("displayName", ""),
-            email_address=user.get("emailAddress") or None,
-            active=bool(user.get("active", True)),
-        )
-
-
-@dataclass(frozen=True)
-class JiraProject:
-    id: str
-    key: str
-    name: str
-
-    @classmethod
-    def from_json(cls, project: dict[str, Any]) -> JiraProject:
-        return cls(
-            id=str(project.get("id", "")), key=project.get("key", ""), name=project.get("name", "")
-        )
-
-
-@dataclass(frozen=True)
-class JiraIssueType:
-    id: str
-    name: str
-    subtask: bool
-    description: str = ""
-
-    @classmethod
-    def from_json(cls, issue_type: dict[str, Any]) -> JiraIssueType:
-        return cls(
-            id=str(issue_type.get("id", "")),
-            name=issue_type.get("name", ""),
-            subtask=bool(issue_type.get("subtask", False)),
-            description=issue_type.get("description", ""),
-        )
-
-
-@dataclass(frozen=True)
-class AllowedValue:
-    id: str
-    name: str  # priorities and issue types have "name", select options have "value"
-
-
-@dataclass(frozen=True)
-class CreateField:
-    field_id: str
-    key: str
-    name: str
-    required: bool
-    schema_type: str
-    schema_items: str | None
-    schema_system: str | None
-    schema_custom: str | None
-    allowed_values: tuple[AllowedValue, ...]
-    has_default_value: bool
-
-    @classmethod
-    def from_json(cls, meta: dict[str, Any]) -> CreateField:
-        schema = meta.get("schema") or {}
-        return cls(
-            field_id=meta.get("fieldId", meta.get("key", "")),
-            key=meta.get("key", meta.get("fieldId", "")),
-            name=meta.get("name", ""),
-            required=bool(meta.get("required", False)),
-            schema_type=schema.get("type", ""),
-            schema_items=schema.get("items"),
-            schema_system=schema.get("system"),
-            schema_custom=schema.get("custom"),
-            allowed_values=tuple(
-                AllowedValue(id=str(v.get("id", "")), name=v.get("name") or v.get("value") or "")
-                for v in meta.get("allowedValues") or ()
-                if isinstance(v, dict)
-            ),
-            has_default_value=bool(meta.get("hasDefaultValue", False)),
-        )
-
-
-@dataclass(frozen=True)
-class IssueSummary:
-    id: str
-    key: str
-    summary: str
-    status_name: str
-    status_category_key: str  # "new", "indeterminate" or "done"
-    fields: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @classmethod
-    def from_json(cls, issue: dict[str, Any]) -> IssueSummary:
-        fields = issue.get("fields") or {}
-        status = fields.get("status") or {}
-        return cls(
-            id=str(issue.get("id", "")),
-            key=issue.get("key", ""),
-            summary=fields.get("summary") or "",
-            status_name=status.get("name", ""),
-            status_category_key=(status.get("statusCategory") or {}).get("key", ""),
-            fields=fields,
-        )
-
-
-@dataclass(frozen=True)
-class IssueLookup:
-    """Issues found by key (upper-cased), and the keys Jira did not return (deleted/hidden)."""
-
-    found: dict[str, IssueSummary]
-    missing: frozenset[str]
-
-
-class CreatedIssue(TypedDict):
-    id: str
-    key: str
-    self: str
-
-
-def normalize_host_url(url: str, *, allow_insecure_loopback: bool) -> str:
-    """``https://host[:port]`` in canonical form, or ``ValueError`` saying what is wrong.
-
-    Plain http is accepted only for loopback hosts, and only when allowed (local simulator).
-    """
-    parts = urlsplit(url.strip())
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if scheme not in ("http", "https") or not host:
-        raise ValueError("Enter the full Jira URL, like https://your-domain.atlassian.net.")
-    if "@" in parts.netloc:
-        raise ValueError("The Jira URL must not contain a user name or password.")
-    if parts.path not in ("", "/") or "?" in url or "#" in url:
-        raise ValueError("Enter only the site address, like https://your-domain.atlassian.net.")
-    if scheme == "http" and not (allow_insecure_loopback and _is_loopback(host)):
-        raise ValueError("The Jira URL must start with https://.")
-    if not re.fullmatch(r"[a-z0-9.-]+|[0-9a-f:.]+", host):
-        raise ValueError("The Jira URL has an invalid host name.")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError("The Jira URL has an invalid port.") from None
-    shown_host = f"[{host}]" if ":" in host else host
-    default_port = 443 if scheme == "https" else 80
-    return f"{scheme}://{shown_host}" + (f":{port}" if port and port != default_port else "")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def jql_string(value: str) -> str:
-    """``value`` as a quoted JQL string literal: user text can never end the literal."""
-    flat = re.sub(r"[\x00-\x1f\x7f]+", " ", value)
-    return '"' + flat.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _key_order(key: str) -> tuple[str, int]:
-    project, _, number = key.rpartition("-")
-    return project, int(number)
-
-
-def _path_segment(value: str) -> str:
-    # Keys and ids come from users: never let one climb out of its URL segment.
-    if not value or value in (".", ".."):
-        raise ValueError(f"Invalid Jira identifier: {value!r}")
-    return quote(value, safe="")
 
 
 class _BasicAuth(requests.auth.AuthBase):
@@ -294,7 +125,7 @@ class JiraClient:
         return JiraUser.from_json(self._request("GET", MYSELF_URL, not_found="site"))
 
     def get_project(self, key: str) -> JiraProject:
-        path = PROJECT_URL.format(project=_path_segment(key))
+        path = PROJECT_URL.format(project=path_segment(key))
         return JiraProject.from_json(self._request("GET", path, not_found="project"))
 
     def search_projects(self, query: str | None = None) -> list[JiraProject]:
@@ -307,7 +138,7 @@ class JiraClient:
             return []  # the OpenAPI description: 404 "if no projects matching … are found"
 
     def get_issue_types(self, project_key: str) -> list[JiraIssueType]:
-        path = ISSUE_TYPES_URL.format(project=_path_segment(project_key))
+        path = ISSUE_TYPES_URL.format(project=path_segment(project_key))
         pages = self._pages(path, "issueTypes", {}, page_size=200, not_found="project")
         return [JiraIssueType.from_json(issue_type) for issue_type in pages]
 
@@ -318,7 +149,7 @@ class JiraClient:
         (API-NOTES §0.3, §0.4).
         """
         path = CREATE_FIELDS_URL.format(
-            project=_path_segment(project_key), issue_type=_path_segment(issue_type_id)
+            project=path_segment(project_key), issue_type=path_segment(issue_type_id)
         )
         pages = self._pages(path, "fields", {}, page_size=200, not_found="issue_type")
         return [CreateField.from_json(meta) for meta in pages]
@@ -349,14 +180,14 @@ class JiraClient:
         }
 
     def get_issue(self, key: str, fields: Iterable[str] = ("summary", "status")) -> IssueSummary:
-        path = ISSUE_URL.format(issue=_path_segment(key))
+        path = ISSUE_URL.format(issue=path_segment(key))
         params = {"fields": ",".join(fields)}
         return IssueSummary.from_json(self._request("GET", path, params=params, not_found="issue"))
 
     def search_issues_by_keys(self, keys: Iterable[str]) -> IssueLookup:
         """Summary and status of each key, one JQL search per 100 keys."""
         wanted = {key.strip().upper() for key in keys}
-        valid = sorted(filter(ISSUE_KEY.fullmatch, wanted), key=_key_order)
+        valid = sorted(filter(ISSUE_KEY.fullmatch, wanted), key=key_order)
         found: dict[str, IssueSummary] = {}
         for start in range(0, len(valid), KEYS_PER_SEARCH):
             found.update(self._search_chunk(valid[start : start + KEYS_PER_SEARCH]))
@@ -440,7 +271,7 @@ class JiraClient:
         payload: dict[str, Any] = {"body": body_adf}
         if properties:
             payload["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
-        path = COMMENTS_URL.format(issue=_path_segment(issue_key))
+        path = COMMENTS_URL.format(issue=path_segment(issue_key))
         comment = self._request("POST", path, json_body=payload, not_found="issue")
         if not comment.get("id"):
             raise JiraUnexpectedResponse(
@@ -456,7 +287,7 @@ class JiraClient:
         honours ``properties`` here (e.g. pycontribs/jira#1011, Service Desk's
         ``sd.public.comment``).
         """
-        path = COMMENTS_URL.format(issue=_path_segment(issue_key))
+        path = COMMENTS_URL.format(issue=path_segment(issue_key))
         params = {"expand": "properties", "orderBy": "-created"}
         for comment in self._pages(path, "comments", params, page_size=100, not_found="issue"):
             for prop in comment.get("properties") or ():

@@ -18,7 +18,7 @@ from integrations.jira import (
     JiraUser,
 )
 from integrations.jira.adf import text_to_adf
-from integrations.jira.client import normalize_host_url
+from integrations.jira.urls import normalize_host_url
 from tests.jira_simulator.openapi import validate_request_body, validate_response_body
 
 HOST = "https://example.atlassian.net"
