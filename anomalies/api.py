@@ -12,26 +12,22 @@ from collections.abc import Callable
 from http import HTTPStatus
 from typing import Any
 
-from django import forms
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, Paginator
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, JsonResponse
 from django.urls import reverse
 
 from . import services
-from .api_http import ApiError, JsonListField, api_view, clean_json, invalid_form, read_json
-from .forms import AnomalyFilterForm, ArchiveForm, CommentForm
+from .api_http import ApiError, api_view, clean_json, invalid_form, read_json
+from .forms import AnomalyFilterForm, ArchiveForm, CommentForm, IngestForm
 from .models import (
     Anomaly,
-    AnomalyType,
     Comment,
-    Container,
     Datastore,
     FailedCheck,
     Level,
-    Tag,
     User,
 )
 from .permissions import (
@@ -106,7 +102,6 @@ def anomaly_detail_json(access: AnomalyAccess) -> dict[str, Any]:
         ],
         "access": {
             "level": access.level.label,
-            # __members__, not iteration: actions needing the same level are enum aliases.
             **{action.value: access.can(action) for action in Action},
         },
         **{name: provider(access) for name, provider in _detail_fields.items()},
@@ -180,53 +175,6 @@ def anomaly_detail(request: HttpRequest, anomaly_id: int):
 # --- ingestion ------------------------------------------------------------------------------
 
 
-class IngestForm(forms.Form):
-    """An anomaly as a detector reports it. The datastore and container are names or ids."""
-
-    fingerprint = forms.CharField(max_length=128)
-    datastore = forms.Field()
-    container = forms.Field()
-    type = forms.ChoiceField(choices=AnomalyType.choices)
-    weight = forms.IntegerField(min_value=0, required=False)
-    anomalous_record_count = forms.IntegerField(min_value=0, required=False)
-    description = forms.CharField(max_length=20000)
-    detected_at = forms.DateTimeField(
-        required=False, help_text="ISO 8601; without an offset it is UTC."
-    )
-    failed_checks = JsonListField(required=False)
-    tags = JsonListField(required=False)
-
-    def clean_failed_checks(self) -> list[FailedCheck]:
-        items = self.cleaned_data["failed_checks"]
-        return [self._failed_check(number, item) for number, item in enumerate(items, 1)]
-
-    @staticmethod
-    def _failed_check(number: int, item) -> FailedCheck:
-        if not isinstance(item, dict):
-            raise forms.ValidationError(f"Check {number} must be an object.")
-        unknown = sorted(set(item) - {"rule_type", "field", "message"})
-        if unknown:
-            raise forms.ValidationError(f"Check {number}: unknown key {unknown[0]!r}.")
-        rule_type, message = item.get("rule_type"), item.get("message")
-        field_name = item.get("field") or ""
-        for name, value, limit in (("rule_type", rule_type, 50), ("message", message, 20000)):
-            if not isinstance(value, str) or not value.strip():
-                raise forms.ValidationError(f"Check {number}: {name} is required text.")
-            if len(value) > limit:
-                raise forms.ValidationError(f"Check {number}: {name} is over {limit} characters.")
-        if not isinstance(field_name, str) or len(field_name) > 200:
-            raise forms.ValidationError(f"Check {number}: field is text of at most 200 characters.")
-        return FailedCheck(
-            rule_type=rule_type.strip(), field_name=field_name.strip(), message=message
-        )
-
-    def clean_tags(self) -> list[str]:
-        tags = self.cleaned_data["tags"]
-        if not all(isinstance(tag, str) and 0 < len(tag.strip()) <= 50 for tag in tags):
-            raise forms.ValidationError("Tags are texts of 1 to 50 characters.")
-        return list(dict.fromkeys(tag.strip() for tag in tags))
-
-
 def _ingest(request: HttpRequest) -> JsonResponse:
     """Idempotent by fingerprint: a known one answers 200 with the anomaly as it is."""
     payload = read_json(request)
@@ -236,7 +184,7 @@ def _ingest(request: HttpRequest) -> JsonResponse:
     existing = Anomaly.objects.filter(fingerprint=data["fingerprint"]).first()
     if existing is None:
         try:
-            anomaly = ingest_anomaly(
+            anomaly = services.ingest_anomaly(
                 data, datastore=datastore, container=container, by=request.user
             )
         except IntegrityError:  # the same fingerprint ingested at the same moment
@@ -282,33 +230,6 @@ def _already_ingested(user: User, existing: Anomaly) -> JsonResponse:
             fields={"fingerprint": "Already in use."},
         ) from None
     return JsonResponse(anomaly_detail_json(access), status=HTTPStatus.OK)
-
-
-@transaction.atomic
-def ingest_anomaly(
-    data: dict[str, Any], *, datastore: Datastore, container: Container, by: User
-) -> Anomaly:
-    anomaly = Anomaly(
-        datastore=datastore,
-        container=container,
-        fingerprint=data["fingerprint"],
-        anomaly_type=data["type"],
-        description=data["description"],
-        anomalous_record_count=data["anomalous_record_count"],
-    )
-    if data["weight"] is not None:
-        anomaly.weight = data["weight"]
-    if data["detected_at"] is not None:
-        anomaly.detected_at = data["detected_at"]
-    anomaly.save()
-    for check in data["failed_checks"]:
-        check.anomaly = anomaly
-    FailedCheck.objects.bulk_create(data["failed_checks"])
-    anomaly.tags.set([Tag.objects.get_or_create(name=name)[0] for name in data["tags"]])
-    services.record_history(
-        anomaly, action="ingested", summary="Ingested through the API", actor=by
-    )
-    return anomaly
 
 
 # --- status changes and comments ----------------------------------------------------------

@@ -16,6 +16,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied
 from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from .forms import JsonListField
 from .models import ApiToken, User
 
 MAX_JSON_BYTES = 256 * 1024
@@ -121,13 +122,6 @@ def _declared_length(request: HttpRequest) -> int:
     # Checked before the body is read, so an oversized body is refused without loading it.
     declared = request.META.get("CONTENT_LENGTH") or "0"
     return int(declared) if declared.isdigit() else 0
-
-
-class JsonListField(forms.Field):
-    """A JSON array, checked item by item in the form's clean_<name>()."""
-
-    def to_python(self, value):
-        return list(value) if value else []
 
 
 def clean_json(

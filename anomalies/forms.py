@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import ARCHIVE_REASONS, AnomalyType, Status
+from .models import ARCHIVE_REASONS, AnomalyType, FailedCheck, Status
 
 STATUS_FILTERS = [
     ("open", "Open"),
@@ -55,3 +55,57 @@ class CommentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a comment…"}),
         error_messages={"required": "Write something before adding a comment."},
     )
+
+
+class JsonListField(forms.Field):
+    """A JSON array, checked item by item in the form's clean_<name>()."""
+
+    def to_python(self, value):
+        return list(value) if value else []
+
+
+class IngestForm(forms.Form):
+    """An anomaly as a detector reports it. The datastore and container are names or ids."""
+
+    fingerprint = forms.CharField(max_length=128)
+    datastore = forms.Field()
+    container = forms.Field()
+    type = forms.ChoiceField(choices=AnomalyType.choices)
+    weight = forms.IntegerField(min_value=0, required=False)
+    anomalous_record_count = forms.IntegerField(min_value=0, required=False)
+    description = forms.CharField(max_length=20000)
+    detected_at = forms.DateTimeField(
+        required=False, help_text="ISO 8601; without an offset it is UTC."
+    )
+    failed_checks = JsonListField(required=False)
+    tags = JsonListField(required=False)
+
+    def clean_failed_checks(self) -> list[FailedCheck]:
+        items = self.cleaned_data["failed_checks"]
+        return [self._failed_check(number, item) for number, item in enumerate(items, 1)]
+
+    @staticmethod
+    def _failed_check(number: int, item) -> FailedCheck:
+        if not isinstance(item, dict):
+            raise forms.ValidationError(f"Check {number} must be an object.")
+        unknown = sorted(set(item) - {"rule_type", "field", "message"})
+        if unknown:
+            raise forms.ValidationError(f"Check {number}: unknown key {unknown[0]!r}.")
+        rule_type, message = item.get("rule_type"), item.get("message")
+        field_name = item.get("field") or ""
+        for name, value, limit in (("rule_type", rule_type, 50), ("message", message, 20000)):
+            if not isinstance(value, str) or not value.strip():
+                raise forms.ValidationError(f"Check {number}: {name} is required text.")
+            if len(value) > limit:
+                raise forms.ValidationError(f"Check {number}: {name} is over {limit} characters.")
+        if not isinstance(field_name, str) or len(field_name) > 200:
+            raise forms.ValidationError(f"Check {number}: field is text of at most 200 characters.")
+        return FailedCheck(
+            rule_type=rule_type.strip(), field_name=field_name.strip(), message=message
+        )
+
+    def clean_tags(self) -> list[str]:
+        tags = self.cleaned_data["tags"]
+        if not all(isinstance(tag, str) and 0 < len(tag.strip()) <= 50 for tag in tags):
+            raise forms.ValidationError("Tags are texts of 1 to 50 characters.")
+        return list(dict.fromkeys(tag.strip() for tag in tags))

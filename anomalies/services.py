@@ -4,11 +4,22 @@ other apps through `anomaly_changed` (inside the transaction, so their records c
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Anomaly, Comment, HistoryEntry, StatusTransitionError, User
+from .models import (
+    Anomaly,
+    Comment,
+    Container,
+    Datastore,
+    FailedCheck,
+    HistoryEntry,
+    StatusTransitionError,
+    Tag,
+    User,
+)
 from .signals import anomaly_changed
 
 
@@ -105,6 +116,31 @@ def _change(anomaly: Anomaly, kind: str, actor: User, **extra) -> AnomalyChange:
     )
 
 
+@transaction.atomic
+def ingest_anomaly(
+    data: dict[str, Any], *, datastore: Datastore, container: Container, by: User
+) -> Anomaly:
+    anomaly = Anomaly(
+        datastore=datastore,
+        container=container,
+        fingerprint=data["fingerprint"],
+        anomaly_type=data["type"],
+        description=data["description"],
+        anomalous_record_count=data["anomalous_record_count"],
+    )
+    if data["weight"] is not None:
+        anomaly.weight = data["weight"]
+    if data["detected_at"] is not None:
+        anomaly.detected_at = data["detected_at"]
+    anomaly.save()
+    for check in data["failed_checks"]:
+        check.anomaly = anomaly
+    FailedCheck.objects.bulk_create(data["failed_checks"])
+    anomaly.tags.set([Tag.objects.get_or_create(name=name)[0] for name in data["tags"]])
+    record_history(anomaly, action="ingested", summary="Ingested through the API", actor=by)
+    return anomaly
+
+
 __all__ = [
     "AnomalyChange",
     "CommentRejected",
@@ -112,6 +148,7 @@ __all__ = [
     "acknowledge_anomaly",
     "archive_anomaly",
     "comment_on_anomaly",
+    "ingest_anomaly",
     "record_history",
     "restore_anomaly",
 ]

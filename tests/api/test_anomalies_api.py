@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from anomalies import api as anomalies_api
+from anomalies import services as anomaly_services
 from anomalies.models import (
     Anomaly,
     ApiToken,
@@ -260,14 +260,14 @@ def test_it_answers_a_known_fingerprint_with_the_anomaly_unchanged(client, edito
 def test_it_answers_a_duplicate_sent_at_the_same_moment_with_the_first(
     client, editor, orders, monkeypatch
 ):
-    ingest = anomalies_api.ingest_anomaly
+    ingest = anomaly_services.ingest_anomaly
     first = []
 
     def lose_the_race(data, **options):  # another request stores the fingerprint just before
         first.append(make_anomaly(orders, fingerprint=data["fingerprint"]))
         return ingest(data, **options)
 
-    monkeypatch.setattr(anomalies_api, "ingest_anomaly", lose_the_race)
+    monkeypatch.setattr(anomaly_services, "ingest_anomaly", lose_the_race)
 
     response = api_client(client, editor).post(LIST_URL, detection())
 
