@@ -159,3 +159,13 @@ def jira_integration(jira_sim, manager):
         connected_by=manager,
         connected_at=timezone.now(),
     )
+
+
+@pytest.fixture(autouse=True)
+def broker_breaker():
+    """Each test starts believing the broker is up (a broken one trips a per-process pause)."""
+    from integrations.broker import breaker
+
+    breaker.reset()
+    yield breaker
+    breaker.reset()

@@ -21,6 +21,7 @@ from anomalies.models import HistoryEntry
 from anomalies.services import AnomalyChange, record_history
 
 from .. import outbound
+from ..broker import publish
 from ..jira import (
     JiraCredentialsRejected,
     JiraError,
@@ -98,16 +99,7 @@ def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> bool:
     """Hand an event to a worker. A broker outage only delays it: the sweeper finds it."""
     from ..tasks import deliver_sync_event
 
-    try:
-        deliver_sync_event.apply_async((event_id,), countdown=countdown)
-    except Exception as error:  # the broker is down; the committed row is the source of truth
-        logger.warning(
-            "Could not enqueue sync event %s (%s); the sweeper will.",
-            event_id,
-            type(error).__name__,
-        )
-        return False
-    return True
+    return publish(deliver_sync_event, event_id, countdown=countdown)
 
 
 # --- delivering ------------------------------------------------------------------------
@@ -292,6 +284,19 @@ def _break_link(event: SyncEvent, error: JiraError) -> None:
         _fail(event, f"The Jira issue was deleted or cannot be seen: {reason}")
         for later in SyncEvent.objects.filter(link_id=event.link_id, state=SyncState.PENDING):
             _fail(later, f"The Jira issue was deleted or cannot be seen: {reason}")
+
+
+def fail_pending_events(link: TicketLink, *, reason: str) -> int:
+    """Fail a link's queued events at once, each with a history line, when its issue is
+    known to be gone (a Jira webhook said so): retrying them could never succeed."""
+    pending = SyncEvent.objects.filter(link=link, state=SyncState.PENDING).select_related(
+        "link__anomaly"
+    )
+    failed = 0
+    for event in pending:
+        _fail(event, reason)
+        failed += 1
+    return failed
 
 
 def _fail(event: SyncEvent, reason: str) -> None:

@@ -14,6 +14,7 @@ from anomalies.models import Anomaly, User
 from anomalies.services import record_history
 
 from .. import outbound
+from ..broker import publish
 from ..jira import IssueSummary, JiraClient, JiraError, JiraNotFound
 from ..models import (
     CredentialsUnreadable,
@@ -172,13 +173,8 @@ def _apply_status(link: TicketLink, issue: IssueSummary, now) -> None:
 def _refresh_soon(link: TicketLink) -> None:
     from ..tasks import refresh_ticket_statuses
 
-    def enqueue() -> None:
-        try:
-            refresh_ticket_statuses.apply_async(kwargs={"link_ids": [link.pk]})
-        except Exception as error:  # the periodic refresh will catch up
-            logger.warning("Could not enqueue a status refresh (%s).", type(error).__name__)
-
-    transaction.on_commit(enqueue)
+    # If the broker is down, the periodic refresh catches up.
+    transaction.on_commit(lambda: publish(refresh_ticket_statuses, link_ids=[link.pk]))
 
 
 # --- linking existing issues ----------------------------------------------------------------

@@ -287,6 +287,42 @@ def test_it_stops_enqueuing_at_the_first_broker_failure(
     assert len(attempts) == 1
 
 
+def test_it_stops_trying_a_dead_broker_for_a_sweep_interval(
+    anomaly,
+    member_author,
+    jira_integration,
+    monkeypatch,
+    broker_breaker,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    # Once a publish failed, later requests skip the broker instead of each paying its
+    # connection timeout; the sweeper delivers what they committed.
+    settings.SYNC_SWEEP_SECONDS = 30
+    link_issue(anomaly, jira_integration, "DQ-1")
+    monkeypatch.setattr(sync, "enqueue_delivery", REAL_ENQUEUE_DELIVERY)
+    attempts = []
+
+    def broker_down(*args, **kwargs):
+        attempts.append(args)
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(tasks.deliver_sync_event, "apply_async", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        acknowledge_anomaly(anomaly, by=member_author)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_on_anomaly(anomaly, by=member_author, text="While the broker is down")
+
+    assert len(attempts) == 1
+    assert broker_breaker.is_open
+    assert SyncEvent.objects.filter(state=SyncState.PENDING).count() == 2
+
+    broker_breaker.reset()  # the pause is over: the next change tries the broker again
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_on_anomaly(anomaly, by=member_author, text="Broker back?")
+    assert len(attempts) == 2
+
+
 def test_it_commits_the_event_with_the_change_or_not_at_all(anomaly, member_author, dq2):
     # The change fails its status rule: neither the change nor the event may remain.
     Anomaly.objects.filter(pk=anomaly.pk).update(status="Resolved")

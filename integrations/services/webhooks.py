@@ -1,0 +1,253 @@
+"""Jira webhooks (PRODUCT.md §7, two-way sync): Jira tells us at once when a linked issue
+changes status or is deleted, instead of the anomaly page waiting for the periodic refresh.
+
+Facts from API-NOTES §4: an admin webhook with a secret signs each delivery with
+`X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>` (§4.2); every delivery carries
+`X-Atlassian-Webhook-Identifier`, unchanged across Jira's retries (§4.3), which is what
+dedup keys on; bodies are v2-style, with the status under `issue.fields.status` (§4.4).
+The secret and the signature are never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+
+from anomalies.models import User
+from anomalies.services import record_history
+
+from ..jira import IssueSummary
+from ..models import StatusCategory, TicketingIntegration, TicketLink, WebhookDelivery
+from .sync import fail_pending_events
+from .tickets import _apply_status
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+ISSUE_UPDATED = "jira:issue_updated"
+ISSUE_DELETED = "jira:issue_deleted"
+DELETED_REASON = "The issue was deleted in Jira."
+DUPLICATE = "duplicate"
+# Jira retries a failed delivery up to five times, 5–15 minutes apart (API-NOTES §4.3): a
+# week of identifiers covers that many times over and keeps the table small.
+DELIVERY_RETENTION = timedelta(days=7)
+Outcome = WebhookDelivery.Outcome
+
+
+class WebhookRefused(Exception):
+    """A delivery we do not act on; `status` is the HTTP answer, `message` its text."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# --- setting up (Settings › Integrations) ---------------------------------------------------
+
+
+def webhook_url(integration: TicketingIntegration) -> str:
+    """What a Jira admin registers under System › WebHooks."""
+    return settings.SITE_URL + reverse("integrations:jira_webhook", args=[integration.pk])
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def set_webhook_secret(integration: TicketingIntegration, *, by: User) -> str:
+    """Set up the webhook, or replace its secret. Returns the new secret, to be shown once:
+    from then on deliveries signed with any other secret are refused."""
+    secret = new_webhook_secret()
+    integration.webhook_secret = secret
+    integration.save(update_fields=["webhook_secret"])
+    logger.info("Jira webhook secret set for %s by %s.", integration, by)
+    return secret
+
+
+def turn_off_webhook(integration: TicketingIntegration, *, by: User) -> None:
+    integration.webhook_secret = None
+    integration.save(update_fields=["webhook_secret"])
+    logger.info("Jira webhook turned off for %s by %s.", integration, by)
+
+
+def last_webhook_delivery(integration: TicketingIntegration) -> WebhookDelivery | None:
+    return integration.webhook_deliveries.order_by("-received_at", "-id").first()
+
+
+def prune_webhook_deliveries() -> int:
+    """Forget deliveries too old for Jira to retry; returns how many were deleted."""
+    cutoff = timezone.now() - DELIVERY_RETENTION
+    deleted, _ = WebhookDelivery.objects.filter(received_at__lt=cutoff).delete()
+    return deleted
+
+
+# --- receiving ----------------------------------------------------------------------------
+
+
+def receive_webhook(
+    integration: TicketingIntegration,
+    *,
+    body: bytes,
+    signature: str | None,
+    identifier: str | None,
+) -> str:
+    """Check and apply one delivery; returns its outcome (or "duplicate"). Raises
+    WebhookRefused for a missing or wrong signature, or a body that is not a JSON object."""
+    _verify_signature(integration, body, signature, identifier)
+    payload = _parse(body)
+    event = str(payload.get("webhookEvent") or "")[:100]
+    issue = _issue_in(payload)
+    outcome = _record_and_apply(integration, event, issue, identifier)
+    logger.info(
+        "Jira webhook %s %s for %s: %s.", event, issue.key if issue else "-", integration, outcome
+    )
+    return outcome
+
+
+def signature_matches(secret: str, body: bytes, header: str) -> bool:
+    """`sha256=<hex>` (the WebSub format Jira uses), compared in constant time."""
+    method, _, given = header.partition("=")
+    if method.strip().lower() != "sha256":
+        return False
+    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), given.strip().lower().encode())
+
+
+def _verify_signature(
+    integration: TicketingIntegration, body: bytes, signature: str | None, identifier: str | None
+) -> None:
+    if not signature:
+        logger.warning("Unsigned Jira webhook %s for %s refused.", identifier, integration)
+        raise WebhookRefused(401, "The X-Hub-Signature header is missing.")
+    if not integration.webhook_secret_readable:
+        logger.warning(
+            "Jira webhook %s for %s refused: the stored webhook secret cannot be read (a key "
+            "changed); replace the secret in Settings › Integrations.",
+            identifier,
+            integration,
+        )
+        raise WebhookRefused(401, "The signature cannot be checked.")
+    if not signature_matches(integration.webhook_secret, body, signature):
+        logger.warning("Jira webhook %s for %s refused: wrong signature.", identifier, integration)
+        raise WebhookRefused(401, "The signature does not match.")
+
+
+def _parse(body: bytes) -> dict:
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        raise WebhookRefused(400, "The body is not JSON.") from None
+    if not isinstance(payload, dict):
+        raise WebhookRefused(400, "The body is not a JSON object.")
+    return payload
+
+
+def _issue_in(payload: dict) -> IssueSummary | None:
+    """The issue the event is about; its v2 fields have the shape of REST v3's for what we
+    read (summary, status name and category key)."""
+    issue = payload.get("issue")
+    if not isinstance(issue, dict) or not isinstance(issue.get("fields") or {}, dict):
+        return None
+    summary = IssueSummary.from_json(issue)
+    if not (summary.id or summary.key):
+        return None
+    return summary
+
+
+def _record_and_apply(
+    integration: TicketingIntegration,
+    event: str,
+    issue: IssueSummary | None,
+    identifier: str | None,
+) -> str:
+    with transaction.atomic():
+        try:
+            # A savepoint of its own: a repeat (Jira retrying a delivery whose answer it
+            # missed) fails on the unique identifier, here or when a concurrent copy commits.
+            with transaction.atomic():
+                delivery = WebhookDelivery.objects.create(
+                    integration=integration,
+                    identifier=(identifier or "")[:200] or None,
+                    event=event,
+                    issue_key=issue.key[:64] if issue else "",
+                    received_at=timezone.now(),
+                    outcome=Outcome.IGNORED,
+                )
+        except IntegrityError:
+            return DUPLICATE
+        delivery.outcome = _apply(integration, event, issue)
+        delivery.save(update_fields=["outcome"])
+    return delivery.outcome
+
+
+def _apply(integration: TicketingIntegration, event: str, issue: IssueSummary | None) -> str:
+    if issue is None or event not in (ISSUE_UPDATED, ISSUE_DELETED):
+        return Outcome.IGNORED
+    if event == ISSUE_UPDATED and not issue.status_name:
+        return Outcome.IGNORED  # nothing we show changed
+    links = _current_links(integration, issue)
+    if not links:
+        return Outcome.NOT_LINKED
+    if event == ISSUE_UPDATED:
+        _reflect_update(links, issue)
+    else:
+        _reflect_deletion(links)
+    return Outcome.APPLIED
+
+
+def _current_links(integration: TicketingIntegration, issue: IssueSummary) -> list[TicketLink]:
+    """By issue id, which survives a move to another project; by key when there is none."""
+    match = Q(issue_id=issue.id) if issue.id else Q(issue_key=issue.key.upper())
+    return list(
+        TicketLink.objects.current()
+        .filter(match, integration=integration)
+        .select_related("anomaly")
+        .select_for_update(of=("self",))
+    )
+
+
+def _reflect_update(links: list[TicketLink], issue: IssueSummary) -> None:
+    now = timezone.now()
+    for link in links:
+        status_before = link.status_name
+        _apply_status(link, issue, now)
+        if link.status_name != status_before:
+            record_history(
+                link.anomaly,
+                action="ticket_status_changed",
+                summary=f"Jira issue {link.issue_key} moved to {link.status_name}",
+            )
+    TicketLink.objects.bulk_update(
+        links, ["summary", "status_name", "status_category", "status_error", "last_synced_at"]
+    )
+
+
+def _reflect_deletion(links: list[TicketLink]) -> None:
+    """A broken reference at once (PRODUCT.md §4), and no comment left waiting for it."""
+    now = timezone.now()
+    for link in links:
+        if not link.is_broken:
+            record_history(
+                link.anomaly,
+                action="ticket_broken",
+                summary=f"Jira issue {link.issue_key} was deleted in Jira",
+            )
+        link.broken_reason = DELETED_REASON
+        link.status_name, link.status_category = "", StatusCategory.UNKNOWN
+        link.status_error = DELETED_REASON
+        link.last_synced_at = now
+        fail_pending_events(link, reason=f"Not sent: {DELETED_REASON}")
+    TicketLink.objects.bulk_update(
+        links, ["broken_reason", "status_name", "status_category", "status_error", "last_synced_at"]
+    )
