@@ -4,18 +4,19 @@ from django.utils.html import format_html
 
 from anomalies.admin import ViewOnlyAdminMixin
 
-from .models import SyncEvent, SyncState, TicketingIntegration, TicketLink
+from .models import SyncEvent, SyncState, TicketingIntegration, TicketLink, WebhookDelivery
 from .services import retry_sync_event
 
 
 @admin.register(TicketingIntegration)
 class TicketingIntegrationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only here: connecting and editing go through Settings › Integrations, which
-    validate against Jira first. The credentials are never shown, not even encrypted."""
+    validate against Jira first. The credentials and the webhook secret are never shown, not
+    even encrypted."""
 
     list_display = ("__str__", "state", "default_project_key", "connected_at", "attention_reason")
     list_filter = ("state", "connector")
-    exclude = ("credentials",)
+    exclude = ("credentials", "webhook_secret")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
@@ -84,3 +85,13 @@ class SyncEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """What Jira's webhook delivered (authenticated deliveries only), for operators."""
+
+    list_display = ("received_at", "event", "issue_key", "outcome", "identifier")
+    list_filter = ("outcome", "event")
+    search_fields = ("issue_key", "=identifier")
+    date_hierarchy = "received_at"

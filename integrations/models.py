@@ -269,4 +269,4 @@ class WebhookDelivery(models.Model):
         verbose_name_plural = "webhook deliveries"
 
     def __str__(self) -> str:
-        return f"{self.event} {self.issue_key} ({self.outcome})".replace("  ", " ")
+        return f"{self.event} {self.issue_key}: {self.get_outcome_display()}"

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import services
+from .services import webhooks
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -20,3 +21,8 @@ def sweep_sync_events() -> dict:
 @shared_task(ignore_result=True)
 def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
     return services.refresh_ticket_statuses(link_ids)
+
+
+@shared_task(ignore_result=True)
+def prune_webhook_deliveries() -> int:
+    return webhooks.prune_webhook_deliveries()

@@ -189,6 +189,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "integrations.tasks.refresh_ticket_statuses",
         "schedule": TICKET_REFRESH_SECONDS,
     },
+    # Jira webhook delivery ids are kept for dedup only as long as Jira may retry.
+    "prune-webhook-deliveries": {
+        "task": "integrations.tasks.prune_webhook_deliveries",
+        "schedule": 24 * 3600,
+    },
 }
 
 LOGGING = {

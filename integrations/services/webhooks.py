@@ -109,9 +109,8 @@ def receive_webhook(
     event = str(payload.get("webhookEvent") or "")[:100]
     issue = _issue_in(payload)
     outcome = _record_and_apply(integration, event, issue, identifier)
-    logger.info(
-        "Jira webhook %s %s for %s: %s.", event, issue.key if issue else "-", integration, outcome
-    )
+    key = issue.key if issue else "-"
+    logger.info("Jira webhook %s (%s %s) for %s: %s.", identifier, event, key, integration, outcome)
     return outcome
 
 

@@ -3,8 +3,11 @@ from .connection import (
     disconnect,
     edit_integration,
     integration_list,
+    replace_webhook_secret,
+    set_up_webhook,
     sync_health_page,
     test_connection,
+    turn_off_webhook,
 )
 from .tickets import (
     create_ticket,
@@ -14,6 +17,7 @@ from .tickets import (
     retry_event,
     search_tickets,
 )
+from .webhooks import jira_webhook
 
 __all__ = [
     "connect_jira",
@@ -21,11 +25,15 @@ __all__ = [
     "disconnect",
     "edit_integration",
     "integration_list",
+    "jira_webhook",
     "link_ticket",
     "refresh_tickets",
     "remove_link",
+    "replace_webhook_secret",
     "retry_event",
     "search_tickets",
+    "set_up_webhook",
     "sync_health_page",
     "test_connection",
+    "turn_off_webhook",
 ]

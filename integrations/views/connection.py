@@ -3,12 +3,14 @@
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .. import services
 from ..access import manager_required
 from ..forms import ConnectForm, EditForm
 from ..models import Connector, CredentialsUnreadable, SyncState, TicketingIntegration
+from ..services import webhooks
 
 
 @manager_required
@@ -24,6 +26,9 @@ def integration_list(request):
             "connected": connected,
             "past": past,
             "queue": _queue_counts(connected) if connected else None,
+            "last_webhook_delivery": (
+                webhooks.last_webhook_delivery(connected) if connected else None
+            ),
             "connectors": Connector,
         },
     )
@@ -160,3 +165,62 @@ def sync_health_page(request):
     from ..services.health import sync_health
 
     return render(request, "integrations/sync_health.html", {"health": sync_health()})
+
+
+# --- the Jira webhook panel ---------------------------------------------------------------
+
+
+def _jira_or_404(pk: int) -> TicketingIntegration:
+    return get_object_or_404(
+        TicketingIntegration.objects.connected(), pk=pk, connector=Connector.JIRA
+    )
+
+
+@manager_required
+@require_POST
+@never_cache
+def set_up_webhook(request, pk: int):
+    integration = _jira_or_404(pk)
+    if integration.has_webhook:
+        messages.info(
+            request, "The Jira webhook is already set up. Replace its secret to see a new one."
+        )
+        return redirect("integrations:list")
+    return _show_new_webhook_secret(request, integration, replaced=False)
+
+
+@manager_required
+@require_POST
+@never_cache
+def replace_webhook_secret(request, pk: int):
+    integration = _jira_or_404(pk)
+    if not integration.has_webhook:
+        messages.error(request, "The Jira webhook is not set up.")
+        return redirect("integrations:list")
+    return _show_new_webhook_secret(request, integration, replaced=True)
+
+
+def _show_new_webhook_secret(request, integration: TicketingIntegration, *, replaced: bool):
+    """The only page that ever shows the secret: answered to the POST, never stored in the
+    session or a message, so reloading Settings cannot show it again."""
+    secret = webhooks.set_webhook_secret(integration, by=request.user)
+    context = {
+        "integration": integration,
+        "webhook_url": webhooks.webhook_url(integration),
+        "secret": secret,
+        "replaced": replaced,
+    }
+    return render(request, "integrations/webhook_secret.html", context)
+
+
+@manager_required
+@require_POST
+def turn_off_webhook(request, pk: int):
+    integration = _jira_or_404(pk)
+    webhooks.turn_off_webhook(integration, by=request.user)
+    messages.success(
+        request,
+        "The Jira webhook is turned off: deliveries are now refused. Delete it in Jira too "
+        "(System › WebHooks).",
+    )
+    return redirect("integrations:list")

@@ -4,6 +4,8 @@ credentials "never appear in any page, form, API response, admin page, log line,
 message or task argument")."""
 
 import base64
+import hashlib
+import hmac
 import logging
 import pickle
 import traceback
@@ -21,6 +23,7 @@ from anomalies.services import comment_on_anomaly
 from integrations import services
 from integrations.jira import JiraClient, JiraError
 from integrations.models import CredentialsUnreadable, SyncEvent, TicketingIntegration
+from integrations.services import webhooks
 from tests.integrations.connection_support import (
     closed_port_url,
     make_jira_time_out,
@@ -31,7 +34,19 @@ SENTINEL_EMAIL = "sentinel@example.com"
 SENTINEL_TOKEN = "SENTINEL-TOKEN-9b1f"
 SENTINEL_PAIR = f"{SENTINEL_EMAIL}:{SENTINEL_TOKEN}"
 SENTINEL_BASE64 = base64.b64encode(SENTINEL_PAIR.encode()).decode()
-SECRETS = (SENTINEL_TOKEN, SENTINEL_PAIR, SENTINEL_BASE64)
+# The Jira webhook's secret, and the signature of one delivery made with it.
+SENTINEL_WEBHOOK_SECRET = "SENTINEL-WEBHOOK-SECRET-5c2e"
+WEBHOOK_BODY = b'{"webhookEvent": "jira:issue_updated", "issue": {"id": "1", "key": "DQ-1"}}'
+SENTINEL_SIGNATURE = hmac.new(
+    SENTINEL_WEBHOOK_SECRET.encode(), WEBHOOK_BODY, hashlib.sha256
+).hexdigest()
+SECRETS = (
+    SENTINEL_TOKEN,
+    SENTINEL_PAIR,
+    SENTINEL_BASE64,
+    SENTINEL_WEBHOOK_SECRET,
+    SENTINEL_SIGNATURE,
+)
 # What a careless Jira (or proxy) might send back: the secrets inside an error body.
 ECHOED = f"Bad login {SENTINEL_PAIR} (Authorization: Basic {SENTINEL_BASE64})"
 PERSONAS = ["admin", "manager", "member_author", "member_reporter", "outsider"]
@@ -125,10 +140,21 @@ def assert_no_leaks(transcript: Transcript, caplog) -> None:
 
 
 @pytest.fixture
-def every_kind_of_row(client, manager, anomaly, sentinel_integration, jira_sim) -> None:
+def every_kind_of_row(
+    client, manager, anomaly, sentinel_integration, jira_sim, monkeypatch
+) -> None:
     """Rows for the admin to show: a ticket created through the page (a TicketLink), a
-    comment owed to Jira (a SyncEvent), history, a tag, a group."""
+    comment owed to Jira (a SyncEvent), a Jira webhook set up in Settings and one delivery
+    (a WebhookDelivery), history, a tag, a group."""
     client.force_login(manager)
+    monkeypatch.setattr(webhooks, "new_webhook_secret", lambda: SENTINEL_WEBHOOK_SECRET)
+    client.post(reverse("integrations:webhook_set_up", args=[sentinel_integration.pk]))
+    client.post(
+        reverse("integrations:jira_webhook", args=[sentinel_integration.pk]),
+        WEBHOOK_BODY,
+        content_type="application/json",
+        headers={"X-Hub-Signature": f"sha256={SENTINEL_SIGNATURE}"},
+    )
     create = reverse("integrations:create", args=[anomaly.pk])
     ticket = {"create": "1", "project": "DQ", "issue_type": "10001", "summary": "Null ids"}
     client.post(create, ticket)

@@ -82,6 +82,7 @@ class JiraSimulator:
 
     def stop(self) -> None:
         self.app.stopping.set()  # releases requests held by delay/timeout faults
+        self.app.webhooks.close()
         if self._server is not None:
             if self._thread is not None:
                 self._server.shutdown()

@@ -9,6 +9,7 @@ Usable from any process (e.g. end-to-end tests driving a simulator started with 
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -133,6 +134,45 @@ class SimulatorControl:
     def set_jql_unknown_keys(self, policy: str) -> dict[str, Any]:
         """``"omit"`` (default) or ``"error"`` for unknown keys in ``key in (...)``."""
         return self._call("POST", "/_sim/settings", {"jql_unknown_keys": policy})
+
+    # --- admin webhooks (see webhooks.py) -----------------------------------------------------
+
+    def add_webhook(
+        self,
+        url: str,
+        secret: str | None = None,
+        events: tuple[str, ...] = ("jira:issue_updated", "jira:issue_deleted"),
+        jql_filter: str | None = None,
+    ) -> dict[str, Any]:
+        """Register an admin webhook; ``secret`` signs its deliveries (``X-Hub-Signature``)."""
+        body: dict[str, Any] = {"url": url, "events": list(events)}
+        if secret is not None:
+            body["secret"] = secret
+        if jql_filter is not None:
+            body["jqlFilter"] = jql_filter
+        return self._call("POST", "/_sim/webhooks", body)
+
+    def webhooks(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/_sim/webhooks")
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        self._call("DELETE", f"/_sim/webhooks/{webhook_id}")
+
+    def webhook_deliveries(self) -> list[dict[str, Any]]:
+        """Each delivery: event, issueKey, identifier, statuses of its attempts, outcome."""
+        return self._call("GET", "/_sim/webhooks/deliveries")
+
+    def wait_for_webhook_deliveries(self, count: int, timeout: float = 10.0) -> list[dict]:
+        """Poll until at least ``count`` deliveries are finished (delivered or given up)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            deliveries = self.webhook_deliveries()
+            finished = [d for d in deliveries if d["outcome"] != "pending"]
+            if len(finished) >= count:
+                return deliveries
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(finished)} of {count} webhook deliveries finished")
+            time.sleep(0.02)
 
     # --- observation and reset -------------------------------------------------------------
 

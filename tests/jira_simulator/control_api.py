@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from . import adf, render
 from .search import select_fields
 from .web import Request, Response, Route, find_route, json_response
+from .webhooks import WebhookSpecError
 
 if TYPE_CHECKING:
     from .server import SimulatorApp
@@ -103,27 +104,59 @@ def list_issues(app: SimulatorApp, _request: Request, _params: dict[str, str]) -
 
 
 def delete_issue(app: SimulatorApp, _request: Request, params: dict[str, str]) -> Response:
-    if not app.state.delete_issue(params["key"]):
-        raise ControlError(404, f"no issue {params['key']}")
+    with app.state.lock:
+        issue = _issue_or_404(app, params["key"])
+        app.webhooks.issue_deleted(app.site, issue)  # the payload still has the issue's fields
+        app.state.delete_issue(params["key"])
     return Response(204)
 
 
 def transition_issue(app: SimulatorApp, request: Request, params: dict[str, str]) -> Response:
     with app.state.lock:
-        _issue_or_404(app, params["key"])
+        old_status = _issue_or_404(app, params["key"])["status"]
         issue = app.state.transition(params["key"], str(_body(request).get("status", "")))
         if issue is None:
             raise ControlError(400, "unknown status (use a status name or id)")
+        if issue["status"] != old_status:
+            app.webhooks.issue_transitioned(app.site, issue, old_status)
         return json_response(200, _full_issue(app, issue))
 
 
 def move_issue(app: SimulatorApp, request: Request, params: dict[str, str]) -> Response:
     with app.state.lock:
-        _issue_or_404(app, params["key"])
+        before = _issue_or_404(app, params["key"])
+        old_key, old_project = before["key"], before["project"]
         issue = app.state.move(params["key"], str(_body(request).get("project", "")))
         if issue is None:
             raise ControlError(400, "unknown project key")
+        if issue["key"] != old_key:
+            app.webhooks.issue_moved(app.site, issue, old_key, old_project)
         return json_response(200, _full_issue(app, issue))
+
+
+def add_webhook(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
+    """``{"url", "secret"?, "events": [...], "jqlFilter"?}`` (see ``webhooks.py``)."""
+    try:
+        return json_response(201, app.webhooks.register(_body(request)))
+    except WebhookSpecError as error:
+        raise ControlError(400, str(error)) from None
+
+
+def list_webhooks(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
+    return json_response(200, app.webhooks.registrations())
+
+
+def delete_webhook(app: SimulatorApp, _request: Request, params: dict[str, str]) -> Response:
+    webhook_id = params["webhook_id"]
+    if not webhook_id.isdigit() or not app.webhooks.unregister(int(webhook_id)):
+        raise ControlError(404, f"no webhook {webhook_id}")
+    return Response(204)
+
+
+def list_webhook_deliveries(
+    app: SimulatorApp, _request: Request, _params: dict[str, str]
+) -> Response:
+    return json_response(200, app.webhooks.deliveries())
 
 
 def issue_comments(app: SimulatorApp, _request: Request, params: dict[str, str]) -> Response:
@@ -200,4 +233,8 @@ ROUTES: list[Route] = [
     Route("POST", "/_sim/accounts", add_account),
     Route("GET", "/_sim/settings", info),
     Route("POST", "/_sim/settings", update_settings),
+    Route("POST", "/_sim/webhooks", add_webhook),
+    Route("GET", "/_sim/webhooks", list_webhooks),
+    Route("GET", "/_sim/webhooks/deliveries", list_webhook_deliveries),
+    Route("DELETE", "/_sim/webhooks/{webhook_id}", delete_webhook),
 ]

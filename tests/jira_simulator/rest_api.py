@@ -221,6 +221,7 @@ def add_comment(app: SimulatorApp, request: Request, params: dict[str, str]) -> 
     body, properties, visibility = validation.validate_comment(request.json())
     author = request.user["accountId"]  # type: ignore[index]
     record = app.state.add_comment(issue, author, body, properties, visibility)
+    app.webhooks.comment_added(app.site, issue, record, author)
     with_properties = "properties" in request.list_param("expand")
     comment = render.comment(app.site, issue, record, app.state.user, with_properties)
     return json_response(201, comment)

@@ -22,6 +22,7 @@ from .faults import NO_BODY, RATE_LIMITED_BODY, Fault, FaultBook, RateLimiter
 from .openapi import validate_request_body
 from .state import SimState
 from .web import Request, Response, error_response, find_route, json_response
+from .webhooks import Webhooks
 
 DEFAULT_SETTINGS = {"jql_unknown_keys": "omit"}
 LOG_SIZE = 5000
@@ -38,6 +39,7 @@ class SimulatorApp:
         self.rate_limiter = RateLimiter()
         self.settings: dict[str, Any] = dict(DEFAULT_SETTINGS)
         self.stopping = threading.Event()
+        self.webhooks = Webhooks(state, self.stopping)
         self._log_lock = threading.Lock()
         self._request_ids = itertools.count(1)
         self.request_log: deque[dict[str, Any]] = deque(maxlen=LOG_SIZE)
@@ -46,8 +48,9 @@ class SimulatorApp:
         self.routes = rest_api.ROUTES + page.ROUTES
 
     def reset(self) -> None:
-        """Seed data back, faults/rate limit/settings/logs cleared."""
+        """Seed data back, faults/rate limit/settings/logs/webhooks cleared."""
         self.state.reset()
+        self.webhooks.reset()
         self.faults.clear()
         self.rate_limiter.configure(0)
         self.settings = dict(DEFAULT_SETTINGS)
