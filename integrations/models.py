@@ -154,6 +154,9 @@ class TicketLink(models.Model):
         max_length=500, blank=True, help_text="Why the status is Unknown, when it is."
     )
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Jira's own time of the last webhook applied to this link (Jira's clock, not ours), so
+    # that a retried, older delivery never moves the status back.
+    status_event_at = models.DateTimeField(null=True, blank=True)
     broken_reason = models.CharField(
         max_length=500, blank=True, help_text="Set when the Jira issue was deleted or hidden."
     )

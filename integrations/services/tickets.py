@@ -143,7 +143,7 @@ def _store_link(
         linked_at=now,
     )
     if details:
-        _apply_status(link, details, now)
+        apply_status(link, details, now)
     try:
         with transaction.atomic():
             link.save()
@@ -160,7 +160,7 @@ def _store_link(
     return link
 
 
-def _apply_status(link: TicketLink, issue: IssueSummary, now) -> None:
+def apply_status(link: TicketLink, issue: IssueSummary, now) -> None:
     link.summary = issue.summary[:500] or link.summary
     link.status_name = issue.status_name[:100]
     known = {choice.value for choice in StatusCategory}
@@ -306,7 +306,7 @@ def _refresh_group(integration: TicketingIntegration, links: list[TicketLink]) -
             link.status_name, link.status_category = "", StatusCategory.UNKNOWN
             link.status_error = link.broken_reason
         else:
-            _apply_status(link, issue, now)
+            apply_status(link, issue, now)
     TicketLink.objects.bulk_update(
         links,
         [

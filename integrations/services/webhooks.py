@@ -15,7 +15,7 @@ import hmac
 import json
 import logging
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -29,7 +29,7 @@ from anomalies.services import record_history
 from ..jira import IssueSummary
 from ..models import StatusCategory, TicketingIntegration, TicketLink, WebhookDelivery
 from .sync import fail_pending_events
-from .tickets import _apply_status
+from .tickets import apply_status
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def receive_webhook(
     payload = _parse(body)
     event = str(payload.get("webhookEvent") or "")[:100]
     issue = _issue_in(payload)
-    outcome = _record_and_apply(integration, event, issue, identifier)
+    outcome = _record_and_apply(integration, event, issue, identifier, _happened_at(payload))
     key = issue.key if issue else "-"
     logger.info("Jira webhook %s (%s %s) for %s: %s.", identifier, event, key, integration, outcome)
     return outcome
@@ -164,11 +164,23 @@ def _issue_in(payload: dict) -> IssueSummary | None:
     return summary
 
 
+def _happened_at(payload: dict) -> datetime | None:
+    """The event's time: `timestamp`, milliseconds since the epoch (API-NOTES §4.4)."""
+    stamp = payload.get("timestamp")
+    if not isinstance(stamp, int | float) or isinstance(stamp, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(stamp / 1000, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _record_and_apply(
     integration: TicketingIntegration,
     event: str,
     issue: IssueSummary | None,
     identifier: str | None,
+    happened_at: datetime | None,
 ) -> str:
     with transaction.atomic():
         try:
@@ -185,12 +197,17 @@ def _record_and_apply(
                 )
         except IntegrityError:
             return DUPLICATE
-        delivery.outcome = _apply(integration, event, issue)
+        delivery.outcome = _apply(integration, event, issue, happened_at)
         delivery.save(update_fields=["outcome"])
     return delivery.outcome
 
 
-def _apply(integration: TicketingIntegration, event: str, issue: IssueSummary | None) -> str:
+def _apply(
+    integration: TicketingIntegration,
+    event: str,
+    issue: IssueSummary | None,
+    happened_at: datetime | None,
+) -> str:
     if issue is None or event not in (ISSUE_UPDATED, ISSUE_DELETED):
         return Outcome.IGNORED
     if event == ISSUE_UPDATED and not issue.status_name:
@@ -199,10 +216,19 @@ def _apply(integration: TicketingIntegration, event: str, issue: IssueSummary | 
     if not links:
         return Outcome.NOT_LINKED
     if event == ISSUE_UPDATED:
-        _reflect_update(links, issue)
+        # Jira retries deliveries, so an update can arrive after a newer one: compare Jira's
+        # timestamps with each other (never with our clock) and keep the newest.
+        links = [link for link in links if not _seen_after(link, happened_at)]
+        if not links:
+            return Outcome.IGNORED
+        _reflect_update(links, issue, happened_at)
     else:
         _reflect_deletion(links)
     return Outcome.APPLIED
+
+
+def _seen_after(link: TicketLink, happened_at: datetime | None) -> bool:
+    return bool(happened_at and link.status_event_at and link.status_event_at > happened_at)
 
 
 def _current_links(integration: TicketingIntegration, issue: IssueSummary) -> list[TicketLink]:
@@ -216,11 +242,14 @@ def _current_links(integration: TicketingIntegration, issue: IssueSummary) -> li
     )
 
 
-def _reflect_update(links: list[TicketLink], issue: IssueSummary) -> None:
+def _reflect_update(
+    links: list[TicketLink], issue: IssueSummary, happened_at: datetime | None
+) -> None:
     now = timezone.now()
     for link in links:
         status_before = link.status_name
-        _apply_status(link, issue, now)
+        apply_status(link, issue, now)
+        link.status_event_at = happened_at or link.status_event_at
         if link.status_name != status_before:
             record_history(
                 link.anomaly,
@@ -228,7 +257,15 @@ def _reflect_update(links: list[TicketLink], issue: IssueSummary) -> None:
                 summary=f"Jira issue {link.issue_key} moved to {link.status_name}",
             )
     TicketLink.objects.bulk_update(
-        links, ["summary", "status_name", "status_category", "status_error", "last_synced_at"]
+        links,
+        [
+            "summary",
+            "status_name",
+            "status_category",
+            "status_error",
+            "last_synced_at",
+            "status_event_at",
+        ],
     )
 
 

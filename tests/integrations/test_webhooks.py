@@ -85,7 +85,7 @@ def issue_payload(
         **issue_changes,
     }
     return {
-        "timestamp": 1728376683790,
+        "timestamp": int(time.time() * 1000),  # Jira stamps each event when it happens
         "webhookEvent": event,
         "issue_event_type_name": "issue_generic",
         "user": {"accountId": "712020:sim-alice", "displayName": "Alice Andersen"},
@@ -686,3 +686,16 @@ def test_it_reflects_what_the_simulator_delivers_to_the_live_app(
     assert [d["statuses"] for d in deliveries] == [[HTTPStatus.OK], [HTTPStatus.OK]]
     assert status_history(anomaly) == ["Jira issue DQ-1 moved to In Progress"]
     assert WebhookDelivery.objects.count() == 2
+
+
+def test_it_never_lets_an_older_update_move_the_status_back(client, dq1):
+    # Jira retries deliveries: an update that happened before the last one applied is stale.
+    newer = updated(dq1, status="Done", category="done")
+    older = updated(dq1, status="In Progress")
+    older["timestamp"] = newer["timestamp"] - 60_000
+
+    assert deliver(client, dq1.integration, newer).json() == {"outcome": "applied"}
+    assert deliver(client, dq1.integration, older).json() == {"outcome": "ignored"}
+
+    dq1.refresh_from_db()
+    assert dq1.status_name == "Done"
