@@ -92,7 +92,10 @@ def test_it_makes_credentials_from_both_old_keys_readable_again(db, monkeypatch)
         monkeypatch, OLD_SECRET_KEY=OLD_SECRET_KEY, OLD_CRYPTOGRAPHY_KEY=OLD_CRYPTOGRAPHY_KEY
     )
 
-    assert "Re-encrypted 1 stored credential(s); 0 already used the current keys." in output
+    assert (
+        "Re-encrypted 1 stored secret(s) (credentials and webhook secrets); 0 already used"
+        in output
+    )
     assert credentials_of(integration) == PAIR
     assert b"ROTATED-TOKEN-77c2" not in read_raw_credentials(integration.pk)
 
@@ -124,7 +127,10 @@ def test_it_leaves_credentials_already_on_the_current_keys_alone(db, monkeypatch
 
     output = rotate(monkeypatch, **old_keys)
 
-    assert "Re-encrypted 0 stored credential(s); 1 already used the current keys." in output
+    assert (
+        "Re-encrypted 0 stored secret(s) (credentials and webhook secrets); 1 already used"
+        in output
+    )
     assert read_raw_credentials(integration.pk) == after_first_run
     assert credentials_of(integration) == PAIR
 
@@ -204,3 +210,23 @@ def test_it_prints_no_secret(db, monkeypatch):
     printed = output.getvalue() + str(failure.value)
     for secret in ("ROTATED-TOKEN-77c2", PAIR, OLD_SECRET_KEY, OLD_CRYPTOGRAPHY_KEY):
         assert secret not in printed
+
+
+def test_it_re_encrypts_the_webhook_secret_too(db, monkeypatch):
+    from django.db import connection
+
+    integration = make_integration("https://example.atlassian.net")
+    old_secret = stored_with(
+        "whsec-ROTATE-3f1a", secret_key=OLD_SECRET_KEY, cryptography_key=OLD_CRYPTOGRAPHY_KEY
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE integrations_ticketingintegration SET webhook_secret = %s WHERE id = %s",
+            [old_secret, integration.pk],
+        )
+    assert not TicketingIntegration.objects.get().webhook_secret_readable
+
+    rotate(monkeypatch, OLD_SECRET_KEY=OLD_SECRET_KEY, OLD_CRYPTOGRAPHY_KEY=OLD_CRYPTOGRAPHY_KEY)
+
+    assert TicketingIntegration.objects.get().webhook_secret == "whsec-ROTATE-3f1a"
+    assert credentials_of(integration) == PAIR  # the current credentials were left alone

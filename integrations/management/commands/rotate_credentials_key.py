@@ -44,8 +44,8 @@ class Command(BaseCommand):
         old_keys = _old_keys_cipher()
         rotation = rotate_credentials(old_keys)
         self.stdout.write(
-            f"Re-encrypted {len(rotation.re_encrypted)} stored credential(s); "
-            f"{len(rotation.already_current)} already used the current keys."
+            f"Re-encrypted {len(rotation.re_encrypted)} stored secret(s) (credentials and "
+            f"webhook secrets); {len(rotation.already_current)} already used the current keys."
         )
         if rotation.unreadable:
             names = ", ".join(f"#{i.pk} {i}" for i in rotation.unreadable)
@@ -83,30 +83,35 @@ def _derive_encryption_key(raw_key: str) -> bytes:
     )
 
 
+# Every encrypted column of an integration; the webhook secret is as much a secret.
+ENCRYPTED_FIELDS = ("credentials", "webhook_secret")
+
+
 @transaction.atomic
 def rotate_credentials(old_keys: FernetBytes) -> Rotation:
-    """Re-encrypt every row readable only with the old keys; leave the others alone."""
+    """Re-encrypt every value readable only with the old keys; leave the others alone."""
     rotation = Rotation()
     integrations = TicketingIntegration.objects.select_for_update().in_bulk()
-    for pk, stored in _stored_ciphertexts().items():
-        integration = integrations[pk]
-        if integration.credentials is not UNREADABLE:
-            rotation.already_current.append(integration)
-            continue
-        plaintext = _decrypt(stored, old_keys)
-        if plaintext is None:
-            rotation.unreadable.append(integration)
-            continue
-        _store_with_current_keys(integration, plaintext)
-        rotation.re_encrypted.append(integration)
+    for field_name in ENCRYPTED_FIELDS:
+        for pk, stored in _stored_ciphertexts(field_name).items():
+            integration = integrations[pk]
+            if getattr(integration, field_name) is not UNREADABLE:
+                rotation.already_current.append(integration)
+                continue
+            plaintext = _decrypt(stored, old_keys)
+            if plaintext is None:
+                rotation.unreadable.append(integration)
+                continue
+            _store_with_current_keys(integration, field_name, plaintext)
+            rotation.re_encrypted.append(integration)
     return rotation
 
 
-def _stored_ciphertexts() -> dict[int, bytes]:
-    """The credentials column as stored, read past the model field (which decrypts)."""
+def _stored_ciphertexts(field_name: str) -> dict[int, bytes]:
+    """One encrypted column as stored, read past the model field (which decrypts)."""
     quote = connection.ops.quote_name
     table = quote(TicketingIntegration._meta.db_table)
-    column = quote(TicketingIntegration._meta.get_field("credentials").column)
+    column = quote(TicketingIntegration._meta.get_field(field_name).column)
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, {column} FROM {table} ORDER BY id")  # noqa: S608
         return {pk: bytes(value) for pk, value in cursor.fetchall() if value is not None}
@@ -121,12 +126,16 @@ def _decrypt(stored: bytes, keys: FernetBytes) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _store_with_current_keys(integration: TicketingIntegration, plaintext: str) -> None:
-    integration.credentials = plaintext
+def _store_with_current_keys(
+    integration: TicketingIntegration, field_name: str, plaintext: str
+) -> None:
+    setattr(integration, field_name, plaintext)
     # A sync worker that met the unreadable credentials paused the sync: this is the fix.
-    lifts_pause = integration.attention_reason == str(CredentialsUnreadable())
+    lifts_pause = field_name == "credentials" and integration.attention_reason == str(
+        CredentialsUnreadable()
+    )
     if lifts_pause:
         integration.attention_reason = ""
-    integration.save(update_fields=["credentials", "attention_reason"])
+    integration.save(update_fields=[field_name, "attention_reason"])
     if lifts_pause:
         resume_integration(integration)
