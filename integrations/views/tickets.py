@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -43,8 +44,10 @@ def create_ticket(request, anomaly_id: int):
     try:
         form = build_create_form(integration, access.anomaly, submitted, refreshing)
     except JiraError as error:
-        messages.error(request, f"Jira could not be reached: {error.message} {error.hint}")
-        return _back_to(anomaly_id)
+        if submitted is None:
+            messages.error(request, f"Jira could not be reached: {error.message} {error.hint}")
+            return _back_to(anomaly_id)
+        return _jira_unavailable(request, access.anomaly, submitted, error)
     if submitted is not None and not refreshing and form.is_valid():
         link = submit_create_form(form, integration, access.anomaly, by=request.user)
         if link is not None:
@@ -58,6 +61,22 @@ def create_ticket(request, anomaly_id: int):
             "form": form,
             "integration": integration,
         },
+    )
+
+
+def _jira_unavailable(request, anomaly, submitted, error: JiraError):
+    """Jira failed while the form was being sent: keep everything typed for a retry."""
+    kept = [
+        (name, value)
+        for name, values in submitted.lists()
+        if name not in ("csrfmiddlewaretoken", "_refresh")
+        for value in values
+    ]
+    return render(
+        request,
+        "integrations/create_ticket_unavailable.html",
+        {"anomaly": anomaly, "kept": kept, "error": error},
+        status=HTTPStatus.SERVICE_UNAVAILABLE,
     )
 
 

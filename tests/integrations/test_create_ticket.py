@@ -566,3 +566,30 @@ def test_it_says_so_when_jira_cannot_be_reached(
     assert response.status_code == HTTPStatus.OK
     (shown,) = page.messages(page.parse(response))
     assert shown.startswith("Jira could not be reached")
+
+
+def test_it_keeps_what_was_typed_when_jira_fails_while_sending(
+    client, anomaly, member_reporter, jira_sim, jira_integration
+):
+    jira_sim.control.add_unavailable(path_regex="/project/search")  # once, then Jira is back
+    client.force_login(member_reporter)
+    typed = ticket_form(summary="Typed before the outage")
+
+    response = client.post(create_url(anomaly), typed)
+
+    assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
+    assert "Nothing was created" in response.text
+    kept = {
+        page.attribute(field, "name"): page.attribute(field, "value")
+        for field in page.elements(page.parse(response), "input", type="hidden")
+    }
+    assert kept["summary"] == "Typed before the outage"
+    assert issue_creations(jira_sim) == []
+
+    retried = client.post(create_url(anomaly), {**kept, "_refresh": "retry"})
+
+    form = retried.context["form"]
+    assert (form["summary"].value(), form["labels"].value()) == (
+        "Typed before the outage",
+        "data-quality, orders",
+    )
