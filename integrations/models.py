@@ -189,9 +189,35 @@ class TicketLink(models.Model):
     def __str__(self) -> str:
         return f"{self.issue_key} ↔ anomaly {self.anomaly_id}"
 
+    # What show_status() and mark_broken() change, for bulk_update().
+    STATUS_FIELDS = (
+        "summary",
+        "status_name",
+        "status_category",
+        "status_error",
+        "last_synced_at",
+        "broken_reason",
+    )
+
     @property
     def is_broken(self) -> bool:
         return bool(self.broken_reason)
+
+    def show_status(self, *, summary: str, name: str, category_key: str, at) -> None:
+        """What Jira says of the issue now; an unknown category shows as No Category."""
+        self.summary = summary[:500] or self.summary
+        self.status_name = name[:100]
+        known = {choice.value for choice in StatusCategory}
+        self.status_category = category_key if category_key in known else StatusCategory.NO_CATEGORY
+        self.status_error = ""
+        self.last_synced_at = at
+
+    def mark_broken(self, reason: str, *, at) -> None:
+        """The issue is gone or hidden: a broken reference, its status Unknown with why."""
+        self.broken_reason = reason[:500]
+        self.status_name, self.status_category = "", StatusCategory.UNKNOWN
+        self.status_error = self.broken_reason
+        self.last_synced_at = at
 
     @property
     def status_is_unknown(self) -> bool:

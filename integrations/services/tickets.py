@@ -161,13 +161,12 @@ def _store_link(
 
 
 def apply_status(link: TicketLink, issue: IssueSummary, now) -> None:
-    link.summary = issue.summary[:500] or link.summary
-    link.status_name = issue.status_name[:100]
-    known = {choice.value for choice in StatusCategory}
-    category = issue.status_category_key
-    link.status_category = category if category in known else StatusCategory.NO_CATEGORY
-    link.status_error = ""
-    link.last_synced_at = now
+    link.show_status(
+        summary=issue.summary,
+        name=issue.status_name,
+        category_key=issue.status_category_key,
+        at=now,
+    )
 
 
 def _refresh_soon(link: TicketLink) -> None:
@@ -302,20 +301,8 @@ def _refresh_group(integration: TicketingIntegration, links: list[TicketLink]) -
     for link in links:
         issue = lookup.found.get(link.issue_key.upper())
         if issue is None:
-            link.broken_reason = "The issue was deleted, or the Jira account cannot see it."
-            link.status_name, link.status_category = "", StatusCategory.UNKNOWN
-            link.status_error = link.broken_reason
+            link.mark_broken("The issue was deleted, or the Jira account cannot see it.", at=now)
         else:
             apply_status(link, issue, now)
-    TicketLink.objects.bulk_update(
-        links,
-        [
-            "summary",
-            "status_name",
-            "status_category",
-            "status_error",
-            "last_synced_at",
-            "broken_reason",
-        ],
-    )
+    TicketLink.objects.bulk_update(links, TicketLink.STATUS_FIELDS)
     return len(links)

@@ -27,7 +27,7 @@ from anomalies.models import User
 from anomalies.services import record_history
 
 from ..jira import IssueSummary
-from ..models import StatusCategory, TicketingIntegration, TicketLink, WebhookDelivery
+from ..models import TicketingIntegration, TicketLink, WebhookDelivery
 from .sync import fail_pending_events
 from .tickets import apply_status
 
@@ -256,17 +256,7 @@ def _reflect_update(
                 action="ticket_status_changed",
                 summary=f"Jira issue {link.issue_key} moved to {link.status_name}",
             )
-    TicketLink.objects.bulk_update(
-        links,
-        [
-            "summary",
-            "status_name",
-            "status_category",
-            "status_error",
-            "last_synced_at",
-            "status_event_at",
-        ],
-    )
+    TicketLink.objects.bulk_update(links, [*TicketLink.STATUS_FIELDS, "status_event_at"])
 
 
 def _reflect_deletion(links: list[TicketLink]) -> None:
@@ -279,11 +269,6 @@ def _reflect_deletion(links: list[TicketLink]) -> None:
                 action="ticket_broken",
                 summary=f"Jira issue {link.issue_key} was deleted in Jira",
             )
-        link.broken_reason = DELETED_REASON
-        link.status_name, link.status_category = "", StatusCategory.UNKNOWN
-        link.status_error = DELETED_REASON
-        link.last_synced_at = now
+        link.mark_broken(DELETED_REASON, at=now)
         fail_pending_events(link, reason=f"Not sent: {DELETED_REASON}")
-    TicketLink.objects.bulk_update(
-        links, ["broken_reason", "status_name", "status_category", "status_error", "last_synced_at"]
-    )
+    TicketLink.objects.bulk_update(links, TicketLink.STATUS_FIELDS)
