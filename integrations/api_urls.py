@@ -14,6 +14,8 @@ urlpatterns = [
         name="ticket_link",
     ),
     path("integrations/ticketing", api.integration, name="integration"),
+    path("integrations/ticketing/test", api.test_connection, name="test"),
+    path("sync-events/<int:event_id>/retry", api.retry_sync_event, name="retry_event"),
     path(
         "integrations/ticketing/anomalies/<int:anomaly_id>/tickets",
         api.create_ticket,

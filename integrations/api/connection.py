@@ -126,3 +126,19 @@ def _disconnect(request: HttpRequest) -> JsonResponse:
     cancelled = services.disconnect_integration(current, by=request.user)
     current.refresh_from_db()
     return JsonResponse({**integration_json(current), "cancelled_sync_events": cancelled})
+
+
+@api_view("POST")
+def test_connection(request: HttpRequest):
+    """Run the three checks with the stored credentials, as the page's Test button does."""
+    if not request.user.can_manage_integrations:
+        raise PermissionDenied("Only Managers and Admins can manage integrations.")
+    current = _connected_or_404()
+    try:
+        report = services.check_edited_connection(current, None, current.default_project_key)
+    except CredentialsUnreadable as error:
+        raise ApiError(HTTPStatus.CONFLICT, str(error)) from None
+    services.record_test(current, report)
+    return JsonResponse(
+        {"ok": report.ok, "message": report.failure_text(refused=False), "checks": report.as_json()}
+    )

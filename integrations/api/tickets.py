@@ -36,7 +36,13 @@ from ..create_flow import (
     submit_create_form,
 )
 from ..jira import IssueSummary, JiraCredentialsRejected, JiraError
-from ..models import CredentialsUnreadable, TicketingIntegration, TicketLink
+from ..models import (
+    CredentialsUnreadable,
+    SyncEvent,
+    SyncState,
+    TicketingIntegration,
+    TicketLink,
+)
 from ..sections import links_with_sync_state
 from ..ticket_forms import CUSTOM_PREFIX, CreateTicketForm
 
@@ -378,3 +384,19 @@ def _field_json(name: str, field: forms.Field, default: str | None) -> dict[str,
     if getattr(field, "max_length", None):
         spec["max_length"] = field.max_length
     return spec
+
+
+@api_view("POST")
+def retry_sync_event(request: HttpRequest, event_id: int):
+    """Send a failed comment again (the Retry button): Author on the anomaly's datastore."""
+    event = SyncEvent.objects.select_related("link").filter(pk=event_id).first()
+    if event is None:
+        raise Http404("No such sync event.")
+    get_anomaly_access(request.user, event.link.anomaly_id, Action.LINK_TICKET)
+    if event.state != SyncState.FAILED:
+        raise ApiError(
+            HTTPStatus.CONFLICT, f"Only a failed event can be retried; this one is {event.state}."
+        )
+    services.retry_sync_event(event)
+    event.refresh_from_db()
+    return JsonResponse({"id": event.pk, "state": event.state, "issue": event.link.issue_key})

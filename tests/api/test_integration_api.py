@@ -231,3 +231,39 @@ def test_it_never_returns_the_credentials(client, manager, member_author, anomal
     ]
     for response in responses:
         assert SENTINEL_TOKEN not in response.content.decode()
+
+
+TEST_URL = reverse("integrations_api:test")
+
+
+def test_it_tests_the_stored_connection_and_records_the_result(client, manager, jira_integration):
+    response = api_client(client, manager).post(TEST_URL)
+
+    assert response.status_code == HTTPStatus.OK
+    body = response.json()
+    assert body["ok"] is True
+    assert [check["name"] for check in body["checks"]] == [
+        "Authentication",
+        "Project access",
+        "Issue types available",
+    ]
+    jira_integration.refresh_from_db()
+    assert jira_integration.last_test_ok is True
+
+
+def test_it_reports_a_failing_check_with_its_hint(client, manager, jira_sim, jira_integration):
+    jira_integration.default_project_key = "NOPE"
+    jira_integration.save(update_fields=["default_project_key"])
+
+    body = api_client(client, manager).post(TEST_URL).json()
+
+    assert body["ok"] is False
+    assert body["message"].startswith("Project access failed.")
+    assert "Verify the project key is correct" in body["message"]
+
+
+@pytest.mark.parametrize("persona", ["member_author", "outsider"])
+def test_it_keeps_the_connection_test_to_managers(client, request, jira_integration, persona):
+    response = api_client(client, request.getfixturevalue(persona)).post(TEST_URL)
+
+    assert response.status_code == HTTPStatus.FORBIDDEN

@@ -501,3 +501,60 @@ def test_it_needs_a_connected_integration_for_every_jira_call(client, admin, ano
     ]
 
     assert {response.status_code for response in responses} == {HTTPStatus.CONFLICT}
+
+
+def failed_event(anomaly, integration, by) -> SyncEvent:
+    link = TicketLink.objects.create(
+        anomaly=anomaly,
+        integration=integration,
+        origin=TicketLink.Origin.LINKED,
+        issue_id="10001",
+        issue_key="DQ-1",
+        url=f"{integration.host_url}/browse/DQ-1",
+        linked_by=by,
+        linked_at=timezone.now(),
+    )
+    return SyncEvent.objects.create(
+        link=link,
+        kind="commented",
+        body="[t] Comment",
+        created_at=timezone.now(),
+        state=SyncState.FAILED,
+        finished_reason="Jira rejected the comment.",
+    )
+
+
+def retry_url(event: SyncEvent) -> str:
+    return reverse("integrations_api:retry_event", args=[event.pk])
+
+
+def test_it_retries_a_failed_event_for_an_author(client, anomaly, member_author, jira_integration):
+    event = failed_event(anomaly, jira_integration, member_author)
+
+    response = api_client(client, member_author).post(retry_url(event))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"id": event.pk, "state": "pending", "issue": "DQ-1"}
+    event.refresh_from_db()
+    assert (event.state, event.finished_reason) == (SyncState.PENDING, "")
+
+
+def test_it_refuses_to_retry_below_author_or_outside(
+    client, anomaly, member_author, member_viewer, outsider, jira_integration
+):
+    event = failed_event(anomaly, jira_integration, member_author)
+
+    assert api_client(client, member_viewer).post(retry_url(event)).status_code == 403
+    assert api_client(client, outsider).post(retry_url(event)).status_code == 404
+    event.refresh_from_db()
+    assert event.state == SyncState.FAILED
+
+
+def test_it_retries_only_failed_events(client, anomaly, member_author, jira_integration):
+    event = failed_event(anomaly, jira_integration, member_author)
+    SyncEvent.objects.filter(pk=event.pk).update(state=SyncState.DELIVERED)
+
+    response = api_client(client, member_author).post(retry_url(event))
+
+    assert response.status_code == HTTPStatus.CONFLICT
+    assert "Only a failed event can be retried" in response.json()["error"]
