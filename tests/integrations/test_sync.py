@@ -264,34 +264,40 @@ def test_it_queues_nothing_once_the_integration_is_disconnected(
     assert not SyncEvent.objects.exists()
 
 
-def test_it_stops_enqueuing_at_the_first_broker_failure(
-    anomaly, member_author, jira_integration, monkeypatch, django_capture_on_commit_callbacks
-):
-    # Each failed publish costs a broker connection timeout (2 s) inside the web request;
-    # the sweeper enqueues whatever was not handed over.
-    for key in ("DQ-1", "DQ-2", "DQ-3"):
-        link_issue(anomaly, jira_integration, key)
+@pytest.fixture
+def dead_broker(monkeypatch) -> list[tuple]:
+    """Publishing really tries the broker, which refuses every connection; the attempts."""
     monkeypatch.setattr(sync, "enqueue_delivery", REAL_ENQUEUE_DELIVERY)
-    attempts = []
+    attempts: list[tuple] = []
 
     def broker_down(*args, **kwargs):
         attempts.append(args)
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(tasks.deliver_sync_event, "apply_async", broker_down)
+    return attempts
+
+
+def test_it_stops_enqueuing_at_the_first_broker_failure(
+    anomaly, member_author, jira_integration, dead_broker, django_capture_on_commit_callbacks
+):
+    # Each failed publish costs a broker connection timeout (2 s) inside the web request;
+    # the sweeper enqueues whatever was not handed over.
+    for key in ("DQ-1", "DQ-2", "DQ-3"):
+        link_issue(anomaly, jira_integration, key)
 
     with django_capture_on_commit_callbacks(execute=True):
         acknowledge_anomaly(anomaly, by=member_author)
 
     assert SyncEvent.objects.filter(state=SyncState.PENDING).count() == 3
-    assert len(attempts) == 1
+    assert len(dead_broker) == 1
 
 
 def test_it_stops_trying_a_dead_broker_for_a_sweep_interval(
     anomaly,
     member_author,
     jira_integration,
-    monkeypatch,
+    dead_broker,
     broker_breaker,
     settings,
     django_capture_on_commit_callbacks,
@@ -300,14 +306,7 @@ def test_it_stops_trying_a_dead_broker_for_a_sweep_interval(
     # connection timeout; the sweeper delivers what they committed.
     settings.SYNC_SWEEP_SECONDS = 30
     link_issue(anomaly, jira_integration, "DQ-1")
-    monkeypatch.setattr(sync, "enqueue_delivery", REAL_ENQUEUE_DELIVERY)
-    attempts = []
-
-    def broker_down(*args, **kwargs):
-        attempts.append(args)
-        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-
-    monkeypatch.setattr(tasks.deliver_sync_event, "apply_async", broker_down)
+    attempts = dead_broker
     with django_capture_on_commit_callbacks(execute=True):
         acknowledge_anomaly(anomaly, by=member_author)
     with django_capture_on_commit_callbacks(execute=True):
