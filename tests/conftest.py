@@ -7,6 +7,7 @@ on one datastore `warehouse` with one anomaly each test can act on.
 import os
 
 import pytest
+from django.utils import timezone
 
 from anomalies.models import (
     Anomaly,
@@ -75,6 +76,21 @@ def make_anomaly(container: Container, **fields) -> Anomaly:
         message="12 records have a null customer_id.",
     )
     return anomaly
+
+
+def make_link(anomaly: Anomaly, integration, key: str = "DQ-1", **fields):
+    """A ticket link stored as it is, without asking Jira (fields override the defaults)."""
+    from integrations.models import TicketLink
+
+    defaults = {
+        "origin": TicketLink.Origin.LINKED,
+        "issue_id": "10001",
+        "url": f"{integration.host_url}/browse/{key}",
+        "linked_at": timezone.now(),
+    }
+    return TicketLink.objects.create(
+        anomaly=anomaly, integration=integration, issue_key=key, **{**defaults, **fields}
+    )
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from anomalies.models import (
 )
 from integrations.models import SyncEvent, SyncState, TicketLink
 from tests.api import api_client
-from tests.conftest import grant, make_anomaly, make_user
+from tests.conftest import grant, make_anomaly, make_link, make_user
 
 LIST_URL = reverse("anomalies_api:anomalies")
 
@@ -453,16 +453,7 @@ def test_it_returns_the_new_comment(client, member_viewer, anomaly):
 
 @pytest.fixture
 def linked(anomaly, jira_integration, manager) -> TicketLink:
-    return TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=jira_integration,
-        origin=TicketLink.Origin.LINKED,
-        issue_id="10001",
-        issue_key="DQ-1",
-        url=f"{jira_integration.host_url}/browse/DQ-1",
-        linked_by=manager,
-        linked_at=timezone.now(),
-    )
+    return make_link(anomaly, jira_integration, linked_by=manager)
 
 
 def test_it_queues_a_jira_comment_for_each_status_change(client, member_author, anomaly, linked):

@@ -5,17 +5,15 @@ from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from integrations.models import (
     IntegrationState,
     SyncEvent,
     SyncState,
     TicketingIntegration,
-    TicketLink,
 )
 from tests.api import api_client, fresh_jira_log
-from tests.conftest import SIM_EMAIL, SIM_TOKEN
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_link
 
 URL = reverse("integrations_api:integration")
 SENTINEL_EMAIL = "sentinel@example.com"
@@ -151,15 +149,7 @@ def test_it_refuses_to_change_the_host_url(client, manager, jira_sim, jira_integ
 def test_it_disconnects_and_cancels_pending_comments(
     client, manager, anomaly, jira_sim, jira_integration
 ):
-    link = TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=jira_integration,
-        origin=TicketLink.Origin.LINKED,
-        issue_id="10001",
-        issue_key="DQ-1",
-        url=f"{jira_sim.url}/browse/DQ-1",
-        linked_at=timezone.now(),
-    )
+    link = make_link(anomaly, jira_integration)
     event = SyncEvent.objects.create(
         link=link, kind="commented", body="x", created_at=link.linked_at
     )

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from integrations.models import IntegrationState, SyncEvent, SyncState, TicketLink
 from tests.api import api_client, fresh_jira_log
-from tests.conftest import make_anomaly
+from tests.conftest import make_anomaly, make_link
 
 SEEDED_ISSUE_COUNT = 5  # DQ-1..DQ-3, OPS-1, OPS-2 (tests/jira_simulator/seed.py)
 TASK, BUG, STORY, INCIDENT = "10001", "10002", "10003", "10004"
@@ -53,18 +53,13 @@ def current_keys(anomaly) -> list[str]:
 
 @pytest.fixture
 def linked(anomaly, jira_integration, manager) -> TicketLink:
-    return TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=jira_integration,
-        origin=TicketLink.Origin.LINKED,
-        issue_id="10001",
-        issue_key="DQ-1",
-        url=f"{jira_integration.host_url}/browse/DQ-1",
+    return make_link(
+        anomaly,
+        jira_integration,
         summary="Null values in orders.customer_id",
         status_name="To Do",
         status_category="new",
         linked_by=manager,
-        linked_at=timezone.now(),
     )
 
 
@@ -504,16 +499,7 @@ def test_it_needs_a_connected_integration_for_every_jira_call(client, admin, ano
 
 
 def failed_event(anomaly, integration, by) -> SyncEvent:
-    link = TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=integration,
-        origin=TicketLink.Origin.LINKED,
-        issue_id="10001",
-        issue_key="DQ-1",
-        url=f"{integration.host_url}/browse/DQ-1",
-        linked_by=by,
-        linked_at=timezone.now(),
-    )
+    link = make_link(anomaly, integration, linked_by=by)
     return SyncEvent.objects.create(
         link=link,
         kind="commented",

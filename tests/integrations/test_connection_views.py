@@ -24,7 +24,7 @@ from integrations.models import (
     TicketingIntegration,
     TicketLink,
 )
-from tests.conftest import SIM_EMAIL, SIM_TOKEN
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_link
 from tests.integrations.connection_support import (
     closed_port_url,
     make_jira_time_out,
@@ -81,19 +81,6 @@ def check_results(page: str) -> dict[str, str]:
     """{check name: ok | failed | skipped}, as the checks list shows them."""
     found = re.findall(r'<li class="check check-(\w+)">.*?<strong>(.*?)</strong>', page, re.S)
     return {name: result for result, name in found}
-
-
-def make_link(anomaly, integration, by) -> TicketLink:
-    return TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=integration,
-        origin=TicketLink.Origin.LINKED,
-        issue_id="10001",
-        issue_key="DQ-1",
-        url=f"{integration.host_url}/browse/DQ-1",
-        linked_by=by,
-        linked_at=timezone.now(),
-    )
 
 
 def make_event(link: TicketLink, state: str) -> SyncEvent:
@@ -473,7 +460,7 @@ def connect_via_page(client, jira_sim) -> TicketingIntegration:
 
 
 def test_it_asks_for_confirmation_before_disconnecting(client, manager, jira_integration, anomaly):
-    link = make_link(anomaly, jira_integration, manager)
+    link = make_link(anomaly, jira_integration, linked_by=manager)
     make_event(link, SyncState.PENDING)
     client.force_login(manager)
 
@@ -487,7 +474,7 @@ def test_it_asks_for_confirmation_before_disconnecting(client, manager, jira_int
 
 
 def test_it_disconnects_and_cancels_pending_comments(client, manager, jira_integration, anomaly):
-    link = make_link(anomaly, jira_integration, manager)
+    link = make_link(anomaly, jira_integration, linked_by=manager)
     pending = [make_event(link, SyncState.PENDING), make_event(link, SyncState.PENDING)]
     delivered = make_event(link, SyncState.DELIVERED)
     client.force_login(manager)
@@ -511,7 +498,7 @@ def test_it_disconnects_and_cancels_pending_comments(client, manager, jira_integ
 
 
 def test_it_keeps_links_as_history_after_disconnecting(client, manager, jira_integration, anomaly):
-    make_link(anomaly, jira_integration, manager)
+    make_link(anomaly, jira_integration, linked_by=manager)
     client.force_login(manager)
 
     client.post(reverse("integrations:disconnect", args=[jira_integration.pk]))

@@ -43,7 +43,7 @@ from integrations.services import (
     sync,
     update_integration,
 )
-from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_anomaly
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_anomaly, make_link
 
 REAL_ENQUEUE_DELIVERY = sync.enqueue_delivery
 AT = datetime(2024, 1, 15, 10, 30, tzinfo=UTC)
@@ -76,16 +76,7 @@ def status_clock(monkeypatch):
 
 def link_issue(anomaly: Anomaly, integration: TicketingIntegration, key: str, **fields):
     issue = integration_sim(integration).issue(key)
-    return TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=integration,
-        origin=TicketLink.Origin.LINKED,
-        issue_id=issue["id"],
-        issue_key=key,
-        url=f"{integration.host_url}/browse/{key}",
-        linked_at=timezone.now(),
-        **fields,
-    )
+    return make_link(anomaly, integration, key, issue_id=issue["id"], **fields)
 
 
 def integration_sim(integration: TicketingIntegration):

@@ -27,7 +27,7 @@ from django.utils import timezone
 from anomalies.models import Anomaly, Comment, Status
 from integrations.jira import JiraClient
 from integrations.models import Connector, SyncEvent, SyncState, TicketingIntegration, TicketLink
-from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_anomaly, require_service
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_anomaly, make_link, require_service
 from tests.processes import (  # noqa: F401 (the *_fixture imports register fixtures)
     ManagedProcess,
     Processes,
@@ -365,15 +365,7 @@ def test_it_delivers_everything_committed_while_the_broker_was_down(
 
 
 def link_more(anomaly: Anomaly, integration: TicketingIntegration, key: str) -> None:
-    TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=integration,
-        origin=TicketLink.Origin.LINKED,
-        issue_id=jira_issue_id(integration, key),
-        issue_key=key,
-        url=f"{integration.host_url}/browse/{key}",
-        linked_at=timezone.now(),
-    )
+    make_link(anomaly, integration, key, issue_id=jira_issue_id(integration, key))
 
 
 def test_it_delivers_in_order_through_a_jira_outage_and_a_rate_limit(

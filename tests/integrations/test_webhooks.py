@@ -29,7 +29,7 @@ from integrations.models import (
     WebhookDelivery,
 )
 from integrations.services import webhooks
-from tests.conftest import make_anomaly
+from tests.conftest import make_anomaly, make_link
 from tests.integrations import page
 from tests.jira_simulator import SimulatorControl
 
@@ -97,16 +97,14 @@ def stored_link(anomaly, integration, key: str) -> TicketLink:
     """A link to a simulator issue in To Do, stored directly: in a transactional test,
     linking would hand a status refresh to the Celery broker on commit."""
     issue = integration_issue(integration, key)
-    return TicketLink.objects.create(
-        anomaly=anomaly,
-        integration=integration,
-        origin=TicketLink.Origin.LINKED,
+    return make_link(
+        anomaly,
+        integration,
+        key,
         issue_id=issue["id"],
-        issue_key=key,
         url=issue["browseUrl"],
         status_name="To Do",
         status_category=StatusCategory.TO_DO,
-        linked_at=timezone.now(),
     )
 
 
