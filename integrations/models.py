@@ -219,10 +219,6 @@ class TicketLink(models.Model):
         self.status_error = self.broken_reason
         self.last_synced_at = at
 
-    @property
-    def status_is_unknown(self) -> bool:
-        return not self.status_name
-
 
 class SyncState(models.TextChoices):
     PENDING = "pending", "Pending"

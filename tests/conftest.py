@@ -162,8 +162,6 @@ def jira_sim(jira_sim_server, settings):
 @pytest.fixture
 def jira_integration(jira_sim, manager):
     """A connected Jira integration pointing at the simulator, default project DQ."""
-    from django.utils import timezone
-
     from integrations.models import Connector, TicketingIntegration
 
     return TicketingIntegration.objects.create(
