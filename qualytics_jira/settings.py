@@ -138,6 +138,9 @@ X_FRAME_OPTIONS = "DENY"
 # Plain http is refused for Jira hosts, except loopback ones when this is on (the local
 # Jira simulator used by the demo and the tests).
 JIRA_ALLOW_INSECURE_LOOPBACK = env.bool("JIRA_ALLOW_INSECURE_LOOPBACK", default=False)
+# The ticketing host must resolve to public addresses only (checked at every connection);
+# these host names, addresses and CIDR ranges are the exceptions an operator opens on purpose.
+TICKETING_ALLOWED_PRIVATE_HOSTS = env.list("TICKETING_ALLOWED_PRIVATE_HOSTS", default=[])
 JIRA_CONNECT_TIMEOUT = env.float("JIRA_CONNECT_TIMEOUT", default=3.05)
 JIRA_READ_TIMEOUT = env.float("JIRA_READ_TIMEOUT", default=15.0)
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from django.conf import settings
+from django.core import checks
 
+from ..host_policy import HostPolicy
 from ..jira import JiraClient
 from ..models import TicketingIntegration
 
@@ -30,6 +32,31 @@ class Credentials:
         return f"{self.email}:{self.api_token}"
 
 
+def host_policy() -> HostPolicy:
+    """Public addresses, plus what the operator opened: named private hosts, and loopback
+    for the local simulator. Malformed entries fail the system check below.
+    """
+    return HostPolicy.from_entries(
+        settings.TICKETING_ALLOWED_PRIVATE_HOSTS,
+        allow_loopback=settings.JIRA_ALLOW_INSECURE_LOOPBACK,
+    )
+
+
+def check_allowed_private_hosts(**kwargs: object) -> list[checks.CheckMessage]:
+    """A system check: a malformed entry stops start-up instead of failing every connection."""
+    try:
+        host_policy()
+    except ValueError as error:
+        return [
+            checks.Error(
+                f"TICKETING_ALLOWED_PRIVATE_HOSTS: {error}",
+                hint="Comma-separated host names, IP addresses or CIDR ranges.",
+                id="integrations.E001",
+            )
+        ]
+    return []
+
+
 def jira_client(host_url: str, credentials: Credentials) -> JiraClient:
     return JiraClient(
         host_url,
@@ -37,6 +64,7 @@ def jira_client(host_url: str, credentials: Credentials) -> JiraClient:
         credentials.api_token,
         connect_timeout=settings.JIRA_CONNECT_TIMEOUT,
         read_timeout=settings.JIRA_READ_TIMEOUT,
+        host_policy=host_policy(),
     )
 
 
