@@ -29,11 +29,14 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 AddressInfo = tuple[Any, ...]  # one entry of socket.getaddrinfo
 
-# Special-purpose ranges that Python's ``is_global`` calls global but that are not public
-# unicast destinations (IANA special-purpose registries; RFC 8215, RFC 7526, RFC 4291 §2.5.5.1).
+# Special-purpose ranges that Python 3.11's ``is_global`` calls global but that are no public
+# unicast destination (IANA special-purpose address registries; docs/outbound-host-policy.md).
 NOT_PUBLIC_NETWORKS: tuple[Network, ...] = (
-    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64
-    ipaddress.ip_network("192.88.99.0/24"),  # deprecated 6to4 relay anycast
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments (RFC 6890)
+    ipaddress.ip_network("192.88.99.0/24"),  # deprecated 6to4 relay anycast (RFC 7526)
+    ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64 (RFC 8215)
+    ipaddress.ip_network("3fff::/20"),  # documentation (RFC 9637)
+    ipaddress.ip_network("fec0::/10"),  # deprecated site-local (RFC 3879)
 )
 # IPv6 ranges that carry an IPv4 address in their low 32 bits; judged by that IPv4 address.
 NAT64_WELL_KNOWN = ipaddress.ip_network("64:ff9b::/96")
@@ -173,9 +176,8 @@ class _PolicedConnectionMixin:
         super().__init__(*args, **kwargs)
 
     def _new_conn(self) -> socket.socket:
-        family = urllib3_connection.allowed_gai_family()
-        try:
-            addresses = self.host_policy.resolve(self._dns_host, self.port, family=family)
+        try:  # every family: an address this machine cannot reach is still judged
+            addresses = self.host_policy.resolve(self._dns_host, self.port)
         except socket.gaierror as error:
             raise NameResolutionError(self.host, self, error) from error
         try:
