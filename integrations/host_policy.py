@@ -140,6 +140,8 @@ class HostPolicy:
         """
         name = host.strip("[]")
         found = socket.getaddrinfo(name, port, family, socket.SOCK_STREAM)
+        if not found:
+            raise socket.gaierror(socket.EAI_NONAME, "the name resolved to no address")
         for *_, sockaddr in found:
             try:
                 address = ipaddress.ip_address(sockaddr[0])

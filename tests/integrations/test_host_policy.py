@@ -15,6 +15,7 @@ from http import HTTPStatus
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from anomalies.services import acknowledge_anomaly
 from integrations.forms import ConnectForm
@@ -234,6 +235,14 @@ def test_it_accepts_public_hosts(host, strict, dns, db):
     assert form_errors(f"https://{host}") == []
 
 
+def test_it_says_when_a_name_does_not_resolve(strict, dns, db):
+    dns["nowhere.example"] = []
+
+    assert form_errors("https://nowhere.example") == [
+        "The host nowhere.example could not be resolved."
+    ]
+
+
 @pytest.mark.parametrize(
     "address",
     ["8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::"],
@@ -320,14 +329,7 @@ def test_it_fails_sync_for_good_when_a_connected_host_rebinds_inside(
     django_capture_on_commit_callbacks,
 ):  # fmt: skip
     dns["rebind.example"] = rebinding([["127.0.0.1"]])
-    integration = TicketingIntegration.objects.create(
-        connector=Connector.JIRA,
-        host_url=f"https://rebind.example:{listener.port}",
-        credentials=f"{SIM_EMAIL}:{SIM_TOKEN}",
-        default_project_key="DQ",
-        connected_by=manager,
-        connected_at=timezone.now(),
-    )
+    integration = stored_integration(f"https://rebind.example:{listener.port}", manager)
     link = make_link(anomaly, integration, "DQ-1")
     enqueued: list[tuple[int, float | None]] = []
     monkeypatch.setattr(
@@ -345,6 +347,48 @@ def test_it_fails_sync_for_good_when_a_connected_host_rebinds_inside(
     assert f"The host rebind.example {NOT_ALLOWED}" in event.finished_reason
     assert HINT_HOST_NOT_ALLOWED in event.finished_reason
     assert event.pk not in [pk for pk, _ in enqueued]  # not retried
+    assert listener.connections() == 0
+
+
+def stored_integration(host_url: str, by) -> TicketingIntegration:
+    return TicketingIntegration.objects.create(
+        connector=Connector.JIRA,
+        host_url=host_url,
+        credentials=f"{SIM_EMAIL}:{SIM_TOKEN}",
+        default_project_key="DQ",
+        connected_by=by,
+        connected_at=timezone.now(),
+    )
+
+
+def test_the_test_button_refuses_a_stored_host_the_policy_no_longer_opens(
+    client, manager, strict, listener
+):
+    integration = stored_integration(f"https://127.0.0.1:{listener.port}", manager)
+    client.force_login(manager)
+
+    response = client.post(reverse("integrations:test", args=[integration.pk]), follow=True)
+
+    integration.refresh_from_db()
+    assert escape(HINT_HOST_NOT_ALLOWED) in response.text
+    assert integration.last_test_ok is False
+    assert NOT_ALLOWED in integration.last_test_checks[0]["detail"]
+    assert listener.connections() == 0
+
+
+def test_an_edit_refuses_a_stored_host_the_policy_no_longer_opens(
+    client, manager, strict, listener
+):
+    integration = stored_integration(f"https://127.0.0.1:{listener.port}", manager)
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("integrations:edit", args=[integration.pk]), {"default_project_key": "OPS"}
+    )
+
+    integration.refresh_from_db()
+    assert escape(HINT_HOST_NOT_ALLOWED) in response.text and NOT_ALLOWED in response.text
+    assert integration.default_project_key == "DQ"
     assert listener.connections() == 0
 
 
