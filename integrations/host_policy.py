@@ -127,19 +127,20 @@ class HostPolicy:
     def permits(self, host: str, address: Address) -> bool:
         if canonical_host(host) in self.allowed_names:
             return True
-        if any(address in network for network in self.allowed_networks):
-            return True
+        inner = embedded_ipv4(address)
+        for network in self.allowed_networks:
+            if address in network or (inner is not None and inner in network):
+                return True
         if self.allow_loopback and is_loopback_address(address):
             return True
         return is_public_address(address)
 
-    def resolve(self, host: str, port: int, *, family: int = socket.AF_UNSPEC) -> list[AddressInfo]:
-        """Every address ``host`` resolves to, once all passed; else ``HostNotAllowed``.
-
-        Resolution failures raise ``socket.gaierror`` unchanged.
+    def resolve(self, host: str, port: int) -> list[AddressInfo]:
+        """Every address ``host`` resolves to (all families), once all passed; else
+        ``HostNotAllowed``. Resolution failures raise ``socket.gaierror``.
         """
         name = host.strip("[]")
-        found = socket.getaddrinfo(name, port, family, socket.SOCK_STREAM)
+        found = socket.getaddrinfo(name, port, socket.AF_UNSPEC, socket.SOCK_STREAM)
         if not found:
             raise socket.gaierror(socket.EAI_NONAME, "the name resolved to no address")
         for *_, sockaddr in found:

@@ -7,12 +7,22 @@ Checked when a Manager connects (the form) and again at every TCP connection the
 
 from __future__ import annotations
 
+import datetime
+import http.server
 import ipaddress
+import json
 import socket
+import ssl
+import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http import HTTPStatus
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
@@ -420,6 +430,7 @@ def test_it_opens_exactly_the_named_range(strict, dns, db):
     assert form_errors("https://jira.corp.internal") == []  # 10.20.30.40
     assert form_errors("https://10.20.255.1") == []
     assert form_errors("https://192.168.7.7") == []
+    assert form_errors("https://[::ffff:10.20.0.1]") == []
     assert form_errors("https://10.21.0.1") == [f"The host 10.21.0.1 {NOT_ALLOWED}"]
     assert form_errors("https://192.168.7.8") == [f"The host 192.168.7.8 {NOT_ALLOWED}"]
     assert form_errors("https://169.254.169.254") == [f"The host 169.254.169.254 {NOT_ALLOWED}"]
@@ -488,3 +499,83 @@ def test_it_ignores_proxies_from_the_environment(jira_sim, listener, monkeypatch
         assert client.get_myself().display_name
 
     assert listener.connections() == 0
+
+
+# --- TLS still checks the name, though the socket goes to the vetted address -------------
+
+
+def self_signed(name: str, folder) -> tuple[str, str]:
+    """A certificate for ``name`` and its key, as PEM files; the certificate is its own CA."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return str(cert_path), str(key_path)
+
+
+@contextmanager
+def tls_jira(cert_path: str, key_path: str) -> Iterator[tuple[int, list[dict]]]:
+    """An HTTPS server on 127.0.0.1 answering /myself; records each request's SNI and Host."""
+    seen: list[dict] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_path, key_path)
+    sni: list[str | None] = []
+    context.sni_callback = lambda _sock, name, _ctx: sni.append(name)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append({"sni": sni[-1] if sni else None, "host": self.headers["Host"]})
+            body = json.dumps({"accountId": "1", "displayName": "Quality Bot"}).encode()
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_it_keeps_the_name_for_sni_certificates_and_host(strict, dns, tmp_path, monkeypatch):
+    strict.TICKETING_ALLOWED_PRIVATE_HOSTS = ["jira.corp.internal", "impostor.corp.internal"]
+    dns["jira.corp.internal"] = dns["impostor.corp.internal"] = ["127.0.0.1"]
+    cert_path, key_path = self_signed("jira.corp.internal", tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert_path)
+
+    with tls_jira(cert_path, key_path) as (port, seen):
+        with jira_client(f"https://jira.corp.internal:{port}", Credentials("a@b.c", "t")) as jira:
+            assert jira.get_myself().display_name == "Quality Bot"
+        impostor = client_error(f"https://impostor.corp.internal:{port}")
+
+    assert seen == [{"sni": "jira.corp.internal", "host": f"jira.corp.internal:{port}"}]
+    assert isinstance(impostor, JiraUnavailable) and "TLS handshake failed" in impostor.message
