@@ -402,6 +402,20 @@ def test_an_edit_refuses_a_stored_host_the_policy_no_longer_opens(
     assert listener.connections() == 0
 
 
+def test_the_api_answers_502_not_400_for_a_refused_host(
+    client, member_author, anomaly, manager, strict, listener
+):
+    stored_integration(f"https://127.0.0.1:{listener.port}", manager)
+
+    response = api_client(client, member_author).post(
+        reverse("integrations_api:ticket_links", args=[anomaly.pk]), {"issue": "DQ-2"}
+    )
+
+    assert response.status_code == HTTPStatus.BAD_GATEWAY
+    assert NOT_ALLOWED in response.json()["error"]
+    assert listener.connections() == 0
+
+
 # --- what the operator opens ------------------------------------------------------------
 
 
