@@ -7,21 +7,19 @@ class IntegrationsConfig(AppConfig):
 
     def ready(self) -> None:
         """Plug into the platform's seams: the anomaly page and API, and anomaly changes."""
-        from django.core import checks
-
         from anomalies.api import register_detail_field
         from anomalies.sections import register_detail_section, register_row_annotator
         from anomalies.signals import anomaly_changed
 
         from . import sections
         from .api.tickets import links_json
-        from .services.clients import check_allowed_private_hosts
+        from .services.clients import validate_host_policy_setting
 
         register_detail_section(sections.render_linked_tickets)
         register_row_annotator(sections.ticket_keys_by_anomaly)
         register_detail_field("ticket_links", links_json)
         anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
-        checks.register(check_allowed_private_hosts)
+        validate_host_policy_setting()
 
 
 def _queue_sync_events(sender, change, **kwargs) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from django.conf import settings
-from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 
 from ..host_policy import HostPolicy
 from ..jira import JiraClient
@@ -34,7 +34,7 @@ class Credentials:
 
 def host_policy() -> HostPolicy:
     """Public addresses, plus what the operator opened: named private hosts, and loopback
-    for the local simulator. Malformed entries fail the system check below.
+    for the local simulator. Malformed entries stop start-up (see below).
     """
     return HostPolicy.from_entries(
         settings.TICKETING_ALLOWED_PRIVATE_HOSTS,
@@ -42,19 +42,16 @@ def host_policy() -> HostPolicy:
     )
 
 
-def check_allowed_private_hosts(**kwargs: object) -> list[checks.CheckMessage]:
-    """A system check: a malformed entry stops start-up instead of failing every connection."""
+def validate_host_policy_setting() -> None:
+    """Run at start-up (every process: web, worker, commands), so a malformed entry stops it
+    instead of failing every connection later."""
     try:
         host_policy()
     except ValueError as error:
-        return [
-            checks.Error(
-                f"TICKETING_ALLOWED_PRIVATE_HOSTS: {error}",
-                hint="Comma-separated host names, IP addresses or CIDR ranges.",
-                id="integrations.E001",
-            )
-        ]
-    return []
+        raise ImproperlyConfigured(
+            f"TICKETING_ALLOWED_PRIVATE_HOSTS: {error}. Give comma-separated host names, "
+            "IP addresses or CIDR ranges."
+        ) from None
 
 
 def jira_client(host_url: str, credentials: Credentials) -> JiraClient:

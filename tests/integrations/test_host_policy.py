@@ -34,9 +34,10 @@ from integrations.jira import JiraClient, JiraError, JiraHostNotAllowed, JiraUna
 from integrations.jira.errors import HINT_HOST_NOT_ALLOWED
 from integrations.models import Connector, SyncEvent, SyncState, TicketingIntegration
 from integrations.services import sync
-from integrations.services.clients import Credentials, check_allowed_private_hosts, jira_client
+from integrations.services.clients import Credentials, jira_client
 from tests.api import api_client
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_link
+from tests.test_settings import run_check
 
 REAL_GETADDRINFO = socket.getaddrinfo
 PUBLIC_IP = "185.166.143.1"  # any global unicast address; nothing connects to it here
@@ -461,12 +462,16 @@ def test_the_loopback_flag_opens_loopback_and_nothing_else(strict, dns, db):
         assert form_errors(f"https://{host}") == [f"The host {bare_host(host)} {NOT_ALLOWED}"]
 
 
-def test_a_malformed_allow_list_entry_stops_start_up(settings):
-    settings.TICKETING_ALLOWED_PRIVATE_HOSTS = ["jira.corp.internal", "http://10.0.0.1/x"]
+def test_a_malformed_allow_list_entry_stops_start_up():
+    result = run_check(
+        DEBUG="1", TICKETING_ALLOWED_PRIVATE_HOSTS="jira.corp.internal,http://10.0.0.1/x"
+    )
 
-    (error,) = check_allowed_private_hosts()
-
-    assert error.id == "integrations.E001" and "'http://10.0.0.1/x'" in error.msg
+    assert result.returncode != 0
+    assert "TICKETING_ALLOWED_PRIVATE_HOSTS: Not a host name" in result.stderr
+    assert "'http://10.0.0.1/x'" in result.stderr
+    fine = run_check(DEBUG="1", TICKETING_ALLOWED_PRIVATE_HOSTS="jira.corp.internal,10.0.0.0/8")
+    assert fine.returncode == 0, fine.stderr
 
 
 def test_it_reads_names_addresses_and_ranges():
