@@ -135,7 +135,7 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
 # --- Jira ---------------------------------------------------------------------------------
-# Plain http is refused for Jira hosts, except loopback ones when this is on (the local
+# Loopback Jira hosts are refused, and plain http with them, unless this is on (the local
 # Jira simulator used by the demo and the tests).
 JIRA_ALLOW_INSECURE_LOOPBACK = env.bool("JIRA_ALLOW_INSECURE_LOOPBACK", default=False)
 # The ticketing host must resolve to public addresses only (checked at every connection);
