@@ -1,10 +1,12 @@
 import re
+from urllib.parse import urlsplit
 
 from django import forms
 from django.conf import settings
 
+from .host_policy import HostNotAllowed
 from .jira import normalize_host_url
-from .services import Credentials
+from .services import Credentials, host_policy
 
 PROJECT_KEY = re.compile(r"[A-Z][A-Z0-9_]{0,49}")
 
@@ -52,12 +54,14 @@ class ConnectForm(forms.Form):
 
     def clean_host_url(self) -> str:
         try:
-            return normalize_host_url(
+            url = normalize_host_url(
                 self.cleaned_data["host_url"],
                 allow_insecure_loopback=settings.JIRA_ALLOW_INSECURE_LOOPBACK,
             )
         except ValueError as error:
             raise forms.ValidationError(str(error)) from None
+        check_host_allowed(url)
+        return url
 
     def clean_default_project_key(self) -> str:
         return clean_project_key(self.cleaned_data["default_project_key"])
@@ -73,3 +77,16 @@ class EditForm(forms.Form):
 
     def clean_default_project_key(self) -> str:
         return clean_project_key(self.cleaned_data["default_project_key"])
+
+
+def check_host_allowed(url: str) -> None:
+    """Resolve the host and vet every address now, before anything is sent; the client vets
+    them again at every connection, since DNS answers can change."""
+    parts = urlsplit(url)
+    default_port = 443 if parts.scheme == "https" else 80
+    try:
+        host_policy().resolve(parts.hostname or "", parts.port or default_port)
+    except HostNotAllowed as refused:
+        raise forms.ValidationError(str(refused)) from None
+    except (OSError, UnicodeError):
+        raise forms.ValidationError(f"The host {parts.hostname} could not be resolved.") from None

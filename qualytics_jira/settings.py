@@ -135,9 +135,12 @@ CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
 
 # --- Jira ---------------------------------------------------------------------------------
-# Plain http is refused for Jira hosts, except loopback ones when this is on (the local
+# Loopback Jira hosts are refused, and plain http with them, unless this is on (the local
 # Jira simulator used by the demo and the tests).
 JIRA_ALLOW_INSECURE_LOOPBACK = env.bool("JIRA_ALLOW_INSECURE_LOOPBACK", default=False)
+# The ticketing host must resolve to public addresses only (checked at every connection);
+# these host names, addresses and CIDR ranges are the exceptions an operator opens on purpose.
+TICKETING_ALLOWED_PRIVATE_HOSTS = env.list("TICKETING_ALLOWED_PRIVATE_HOSTS", default=[])
 JIRA_CONNECT_TIMEOUT = env.float("JIRA_CONNECT_TIMEOUT", default=3.05)
 JIRA_READ_TIMEOUT = env.float("JIRA_READ_TIMEOUT", default=15.0)
 

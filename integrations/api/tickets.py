@@ -35,7 +35,7 @@ from ..create_flow import (
     load_create_metadata,
     submit_create_form,
 )
-from ..jira import IssueSummary, JiraCredentialsRejected, JiraError
+from ..jira import IssueSummary, JiraCredentialsRejected, JiraError, JiraHostNotAllowed
 from ..models import (
     CredentialsUnreadable,
     SyncEvent,
@@ -62,12 +62,12 @@ def _integration_to_use() -> TicketingIntegration:
 
 
 def _ticket_failure(error: services.TicketError, *, field: str) -> ApiError:
-    """Jira refusing the request is the client's to fix (400); Jira unreachable, failing or
-    refusing our own credentials is not (502). The service raises TicketError while handling
-    the JiraError, so that error is its context."""
+    """Jira refusing the request is the client's to fix (400); Jira unreachable, failing,
+    refusing our own credentials, or a host the host policy refuses is not (502). The service
+    raises TicketError while handling the JiraError, so that error is its context."""
     cause = error.__context__
     if isinstance(cause, JiraError) and (
-        not cause.permanent or isinstance(cause, JiraCredentialsRejected)
+        not cause.permanent or isinstance(cause, JiraCredentialsRejected | JiraHostNotAllowed)
     ):
         return ApiError(HTTPStatus.BAD_GATEWAY, error.message)
     return ApiError(HTTPStatus.BAD_REQUEST, error.message, fields={field: error.message})

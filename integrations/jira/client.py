@@ -17,10 +17,11 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from ..host_policy import HostNotAllowed, HostPolicy, PolicedAdapter
 from .errors import (
+    JiraHostNotAllowed,
     JiraNotFound,
     JiraRejectedInput,
     JiraUnexpectedResponse,
@@ -85,22 +86,26 @@ class JiraClient:
         *,
         connect_timeout: float = 3.05,
         read_timeout: float = 15,
-        session: requests.Session | None = None,
+        host_policy: HostPolicy | None = None,
     ) -> None:
         # Loopback http never leaves this machine (local simulator); any other host needs TLS.
+        # Whether loopback (or any non-public address) may be reached at all is the host
+        # policy's call, made at every connection: by default public addresses only.
         self.host_url = normalize_host_url(host_url, allow_insecure_loopback=True)
         pair = f"{email}:{api_token}"
         encoded = base64.b64encode(pair.encode()).decode()
         self._auth = _BasicAuth(f"Basic {encoded}")
         self._secrets = tuple(s for s in (pair, encoded, api_token) if s)
         self._timeout = (connect_timeout, read_timeout)
-        self._session = session or self._new_session()
+        self._session = self._new_session(host_policy or HostPolicy())
 
     @staticmethod
-    def _new_session() -> requests.Session:
+    def _new_session(host_policy: HostPolicy) -> requests.Session:
         session = requests.Session()
         # No urllib3 retries: a silently repeated POST could create a second issue or comment.
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=8, max_retries=Retry(0, read=False))
+        adapter = PolicedAdapter(
+            host_policy, pool_connections=4, pool_maxsize=8, max_retries=Retry(0, read=False)
+        )
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         return session
@@ -388,6 +393,8 @@ class JiraClient:
             )
         except requests.RequestException as exc:
             error = error_from_transport(exc, is_write=is_write, read_timeout=self._timeout[1])
+        except HostNotAllowed as refused:
+            error = JiraHostNotAllowed(str(refused))
         else:
             elapsed_ms = (time.monotonic() - started) * 1000
             logger.debug(

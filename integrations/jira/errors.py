@@ -53,6 +53,10 @@ HINT_TOO_LARGE = (
 )
 HINT_RATE_LIMITED = "Jira is limiting the request rate; try again in a moment."
 HINT_UNAVAILABLE = "Jira is temporarily unavailable; try again later."
+HINT_HOST_NOT_ALLOWED = (
+    "Use the Jira Cloud site's public address (https://your-domain.atlassian.net). A Jira "
+    "on a private network must first be named by an operator in TICKETING_ALLOWED_PRIVATE_HOSTS."
+)
 HINT_UNEXPECTED = "Jira answered in an unexpected way. " + HINT_CONNECTION_FAILED
 
 NOT_FOUND_HINTS = {
@@ -210,6 +214,15 @@ class JiraUnavailable(JiraError):
     @classmethod
     def _details(cls, answer: _ErrorAnswer) -> dict[str, Any]:
         return {"retry_after": answer.retry_after}
+
+
+class JiraHostNotAllowed(JiraError):
+    """The host resolves to an address the host policy refuses; nothing was sent to it.
+
+    Permanent: only a new host URL or an operator's allow-list can change the answer.
+    """
+
+    default_hint = HINT_HOST_NOT_ALLOWED
 
 
 class JiraUnexpectedResponse(JiraError):

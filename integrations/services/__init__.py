@@ -1,6 +1,6 @@
 """Services of the ticketing side: connection, ticket operations, and the sync outbox."""
 
-from .clients import Credentials, client_for
+from .clients import Credentials, client_for, host_policy
 from .connection import (
     AlreadyConnected,
     Check,
@@ -50,6 +50,7 @@ __all__ = [
     "create_ticket",
     "deliver_sync_event",
     "disconnect_integration",
+    "host_policy",
     "link_existing_issue",
     "parse_link_query",
     "queue_sync_events",

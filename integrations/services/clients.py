@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
+from ..host_policy import HostPolicy
 from ..jira import JiraClient
 from ..models import TicketingIntegration
 
@@ -30,6 +32,28 @@ class Credentials:
         return f"{self.email}:{self.api_token}"
 
 
+def host_policy() -> HostPolicy:
+    """Public addresses, plus what the operator opened: named private hosts, and loopback
+    for the local simulator. Malformed entries stop start-up (see below).
+    """
+    return HostPolicy.from_entries(
+        settings.TICKETING_ALLOWED_PRIVATE_HOSTS,
+        allow_loopback=settings.JIRA_ALLOW_INSECURE_LOOPBACK,
+    )
+
+
+def validate_host_policy_setting() -> None:
+    """Run at start-up (every process: web, worker, commands), so a malformed entry stops it
+    instead of failing every connection later."""
+    try:
+        host_policy()
+    except ValueError as error:
+        raise ImproperlyConfigured(
+            f"TICKETING_ALLOWED_PRIVATE_HOSTS: {error}. Give comma-separated host names, "
+            "IP addresses or CIDR ranges."
+        ) from None
+
+
 def jira_client(host_url: str, credentials: Credentials) -> JiraClient:
     return JiraClient(
         host_url,
@@ -37,6 +61,7 @@ def jira_client(host_url: str, credentials: Credentials) -> JiraClient:
         credentials.api_token,
         connect_timeout=settings.JIRA_CONNECT_TIMEOUT,
         read_timeout=settings.JIRA_READ_TIMEOUT,
+        host_policy=host_policy(),
     )
 
 

@@ -25,6 +25,7 @@ import requests
 from django.utils import timezone
 
 from anomalies.models import Anomaly, Comment, Status
+from integrations.host_policy import HostPolicy
 from integrations.jira import JiraClient
 from integrations.models import Connector, SyncEvent, SyncState, TicketingIntegration, TicketLink
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_anomaly, make_link, require_service
@@ -52,6 +53,7 @@ COMMENTS = r"/comment$"
 PASSWORD = "pw"
 UNFINISHED = (SyncState.PENDING, SyncState.SENDING)
 DRAIN_TIMEOUT = 60
+LOCAL = HostPolicy(allow_loopback=True)  # the Jira simulator listens on 127.0.0.1
 # A guard against hanging requests, not a speed target: the broker connection timeout is
 # 2 s, and paying it once per request (not once per event) is pinned by
 # test_sync.py::test_it_stops_enqueuing_at_the_first_broker_failure. The figures are printed.
@@ -133,12 +135,12 @@ def linked_anomaly(orders, integration: TicketingIntegration, key: str) -> Anoma
 
 
 def jira_issue_id(integration: TicketingIntegration, key: str) -> str:
-    with JiraClient(integration.host_url, SIM_EMAIL, SIM_TOKEN) as client:
+    with JiraClient(integration.host_url, SIM_EMAIL, SIM_TOKEN, host_policy=LOCAL) as client:
         return client.get_issue(key).id
 
 
 def new_issues(integration: TicketingIntegration, count: int) -> list[str]:
-    with JiraClient(integration.host_url, SIM_EMAIL, SIM_TOKEN) as client:
+    with JiraClient(integration.host_url, SIM_EMAIL, SIM_TOKEN, host_policy=LOCAL) as client:
         return [
             client.create_issue(
                 {

@@ -14,6 +14,7 @@ import pytest
 import requests
 import responses
 
+from integrations.host_policy import HostPolicy
 from integrations.jira import (
     JiraClient,
     JiraCredentialsRejected,
@@ -29,6 +30,7 @@ from integrations.jira.adf import text_to_adf
 from integrations.jira.errors import retry_after_seconds
 
 HOST = "https://example.atlassian.net"
+LOCAL = HostPolicy(allow_loopback=True)  # the local test servers listen on 127.0.0.1
 API = HOST + "/rest/api/3"
 EMAIL = "bot@example.com"
 SENTINEL = "SENTINEL-TOKEN-1234"
@@ -358,7 +360,9 @@ def unused_port() -> int:
 
 
 def test_it_knows_a_refused_connection_sent_nothing():
-    client = JiraClient(f"http://127.0.0.1:{unused_port()}", EMAIL, "api-token-1")
+    client = JiraClient(
+        f"http://127.0.0.1:{unused_port()}", EMAIL, "api-token-1", host_policy=LOCAL
+    )
 
     error = raised_by(client.create_issue, {"summary": "x"})
 
@@ -376,7 +380,7 @@ def test_it_knows_a_refused_connection_sent_nothing():
 )
 def test_it_tries_once_and_flags_a_dropped_write_as_outcome_unknown(call, outcome_unknown):
     with local_server(reply=None) as (url, connections):
-        error = raised_by(call, JiraClient(url, EMAIL, "t"))
+        error = raised_by(call, JiraClient(url, EMAIL, "t", host_policy=LOCAL))
 
     assert isinstance(error, JiraUnavailable) and error.outcome_unknown is outcome_unknown
     assert len(connections) == 1
@@ -384,7 +388,7 @@ def test_it_tries_once_and_flags_a_dropped_write_as_outcome_unknown(call, outcom
 
 def test_it_gives_up_when_jira_answers_too_slowly():
     with local_server(reply=lambda _: http_reply(201, b'{"id":"1"}'), delay=1) as (url, _):
-        client = JiraClient(url, EMAIL, "t", read_timeout=0.2)
+        client = JiraClient(url, EMAIL, "t", read_timeout=0.2, host_policy=LOCAL)
         error = raised_by(client.add_comment, "OPS-1", text_to_adf("hi"))
 
     assert error.is_timeout and error.outcome_unknown and "0.2 s" in str(error)
@@ -435,9 +439,13 @@ def test_it_never_shows_the_token_in_errors_or_logs(caplog):
     with responses.RequestsMock() as mocked:
         errors = sentinel_failures(mocked)
     with local_server(reply=echo_authorization) as (url, _):
-        errors.append(raised_by(JiraClient(url, EMAIL, SENTINEL).get_myself))
+        errors.append(raised_by(JiraClient(url, EMAIL, SENTINEL, host_policy=LOCAL).get_myself))
     errors.append(
-        raised_by(JiraClient(f"http://127.0.0.1:{unused_port()}", EMAIL, SENTINEL).get_myself)
+        raised_by(
+            JiraClient(
+                f"http://127.0.0.1:{unused_port()}", EMAIL, SENTINEL, host_policy=LOCAL
+            ).get_myself
+        )
     )
 
     shown = [caplog.text, repr(JiraClient(HOST, EMAIL, SENTINEL))]
