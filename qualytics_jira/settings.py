@@ -6,6 +6,7 @@ CELERY_BROKER_URL/REDIS_URL (Redis), and must set its own secrets: with DEBUG of
 secret stops start-up instead of silently using a development key.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "anomalies",
     "integrations",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -69,6 +71,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "qualytics_jira.urls"
@@ -109,7 +113,8 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "anomalies.User"
-AUTHENTICATION_BACKENDS = ["anomalies.auth.RoleBackend"]
+# Axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "anomalies.auth.RoleBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -133,6 +138,29 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+
+# --- Sign-in throttling (django-axes) -----------------------------------------------------
+# Both sign-in pages (/login/ and /admin/login/) go through Django's authenticate(), which
+# axes watches; the API's tokens do not, so the API is never throttled by this.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# A cool-off, never a permanent lock: the real user can sign in again after it.
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# Tries during the cool-off are refused without being counted, so it ends when it said.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Comma-separated; "+" joins parameters counted together. The default counts failures per
+# account from one client address, so a typo-prone colleague behind the same address (or an
+# attacker guessing one account) never locks anyone else out.
+AXES_LOCKOUT_PARAMETERS = [
+    entry.split("+") if "+" in entry else entry
+    for entry in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+AXES_LOCKOUT_CALLABLE = "anomalies.signin.locked_out"
+# The client address is REMOTE_ADDR, unless the deployment says how many reverse proxies
+# in front of it append to X-Forwarded-For (a client can forge that header, so it is read
+# only when configured): see anomalies/signin.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "anomalies.signin.client_address"
 
 # --- Jira ---------------------------------------------------------------------------------
 # Plain http is refused for Jira hosts, except loopback ones when this is on (the local
