@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,12 +60,16 @@ INSTALLED_APPS = [
     "anomalies",
     "integrations",
     "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # gunicorn serves no files: WhiteNoise serves /static/ (collectstatic's var/static).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files need neither a policy nor private caching.
+    "csp.middleware.CSPMiddleware",
+    "qualytics_jira.middleware.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -134,10 +139,52 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
+# --- HTTPS and browser security --------------------------------------------------------
+# Cookies only over HTTPS (on by default without DEBUG; SECURE_COOKIES=0 for plain-http
+# setups such as a local demo with DEBUG off).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Off by default: turn them on once the site answers on HTTPS (a browser remembers HSTS for
+# SECURE_HSTS_SECONDS and refuses plain http to the host meanwhile).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """Behind a proxy that terminates TLS, e.g. `HTTP_X_FORWARDED_PROTO,https`: the header
+    (as Django names it in request.META) and the value that means the client used HTTPS.
+    Set it only when the proxy always sets or overwrites that header."""
+    parts = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+    if not parts:
+        return None
+    if len(parts) != 2 or not parts[0].startswith("HTTP_"):
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must be HEADER,VALUE with HEADER as in request.META, "
+            "e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return parts[0], parts[1]
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+
+# Everything the pages load comes from this site: no inline scripts, styles or handlers
+# (static/js holds the few scripts). The Django admin works under the same policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+    }
+}
 
 # --- Sign-in throttling (django-axes) -----------------------------------------------------
 # Both sign-in pages (/login/ and /admin/login/) go through Django's authenticate(), which
