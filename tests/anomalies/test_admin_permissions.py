@@ -340,3 +340,26 @@ def test_it_shows_a_manager_webhook_deliveries_about_unlinked_issues(
     client.force_login(manager)
 
     assert changelist(client, "webhookdelivery") == {seen.delivery.pk, unlinked.pk}
+
+
+@pytest.mark.parametrize("persona", ["member_author", "member_reporter", "outsider"])
+@pytest.mark.parametrize("model_name", MODELS)
+def test_it_keeps_members_out_of_the_admin(client, request, seen, persona, model_name):
+    client.force_login(request.getfixturevalue(persona))
+
+    for url in (
+        reverse(f"admin:{MODELS[model_name]}_{model_name}_changelist"),
+        admin_url(model_name, "change", seen.of(model_name).pk),
+    ):
+        response = client.get(url)
+        assert response.status_code == HTTPStatus.FOUND, url
+        assert response.url.startswith(reverse("admin:login"))
+
+
+@pytest.mark.parametrize("model_name", MODELS)
+def test_it_lets_a_manager_add_nothing_in_the_admin(client, manager, seen, model_name):
+    client.force_login(manager)
+
+    response = client.get(reverse(f"admin:{MODELS[model_name]}_{model_name}_add"))
+
+    assert response.status_code == HTTPStatus.FORBIDDEN
