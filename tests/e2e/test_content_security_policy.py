@@ -13,13 +13,12 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
-def chromium(monkeypatch):
+def chromium():
     require_service("Chromium", CHROMIUM.exists(), f"{CHROMIUM} (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
-    # Playwright's sync API runs an asyncio loop in this thread; the test makes no ORM call
-    # while it runs, but the fixtures' teardown does.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    # Playwright's sync API runs an asyncio loop in this thread, where Django refuses ORM
+    # calls: ask for this fixture after every fixture that writes rows (the test makes none).
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -57,7 +56,7 @@ class Visitor:
 
 
 def test_it_runs_the_app_and_the_admin_under_the_strict_policy(
-    chromium, live_server, admin, anomaly, jira_integration
+    live_server, admin, anomaly, jira_integration, chromium
 ):
     visitor = Visitor(chromium, live_server.url)
     visitor.sign_in("admin")
