@@ -16,7 +16,6 @@ from axes.helpers import get_cool_off
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.db.models import Max
-from django.forms.utils import ErrorDict
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.response import TemplateResponse
@@ -75,8 +74,9 @@ def locked_out(
     if isinstance(original_response, TemplateResponse) and original_response.context_data:
         context = original_response.context_data
         form = context.get("form")
-        if form is not None:
-            form._errors = ErrorDict({"__all__": form.error_class([message])})
+        if form is not None and form.is_bound:
+            form.errors.clear()  # not "wrong password": the password was never checked
+            form.add_error(None, message)
         context["locked_out"] = message
         original_response.content = original_response.rendered_content
         original_response.status_code = LOCKED_OUT_STATUS

@@ -9,7 +9,12 @@ import pytest
 from tests.conftest import require_service
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
-pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+# serialized_rollback: the live server needs committed rows, and the tables are emptied after
+# each transactional test; this puts back what the migrations created (the Public team).
+pytestmark = [
+    pytest.mark.services,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
 
 
 @pytest.fixture
