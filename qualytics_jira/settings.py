@@ -203,6 +203,9 @@ AXES_LOCKOUT_PARAMETERS = [
     for entry in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
 ]
 AXES_LOCKOUT_CALLABLE = "anomalies.signin.locked_out"
+# Only failures are kept (and dropped once their cool-off is over); a row per successful
+# sign-in would grow without bound.
+AXES_DISABLE_ACCESS_LOG = True
 # The client address is REMOTE_ADDR, unless the deployment says how many reverse proxies
 # in front of it append to X-Forwarded-For (a client can forge that header, so it is read
 # only when configured): see anomalies/signin.py.
