@@ -14,6 +14,7 @@ from .models import (
     Team,
     User,
 )
+from .permissions import rows_on_visible_anomalies, rows_on_visible_datastores
 
 
 class ViewOnlyAdminMixin:
@@ -27,6 +28,20 @@ class ViewOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class VisibleRowsAdminMixin:
+    """Non-Admins see only the rows on datastores their teams can see: the rule of the app's
+    pages (`permissions.py`), so a row hidden there is hidden here too, in the list, on its
+    change page by id (the admin answers "doesn't exist"), in popups, autocomplete and
+    actions. Subclasses say how a row reaches its datastore in `visible_rows`."""
+
+    def get_queryset(self, request):
+        rows = super().get_queryset(request)
+        return rows if request.user.is_admin else self.visible_rows(rows, request.user)
+
+    def visible_rows(self, rows, user: User):
+        raise NotImplementedError
 
 
 @admin.register(User)
@@ -43,10 +58,13 @@ class UserAdmin(DjangoUserAdmin):
     )
 
 
-class DatastorePermissionInline(admin.TabularInline):
+class DatastorePermissionInline(VisibleRowsAdminMixin, admin.TabularInline):
     model = DatastorePermission
     extra = 0
     autocomplete_fields = ("datastore",)
+
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_datastores(rows, user)
 
 
 @admin.register(Team)
@@ -72,28 +90,49 @@ class ContainerInline(admin.TabularInline):
 
 
 @admin.register(Datastore)
-class DatastoreAdmin(admin.ModelAdmin):
+class DatastoreAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     list_display = ("name", "connection_type")
     search_fields = ("name",)
     inlines = [ContainerInline]
 
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_datastores(rows, user, via="pk")
+
 
 @admin.register(Container)
-class ContainerAdmin(admin.ModelAdmin):
+class ContainerAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     list_display = ("name", "datastore", "container_type")
-    list_filter = ("datastore", "container_type")
+    list_filter = (("datastore", admin.RelatedOnlyFieldListFilter), "container_type")
+    list_select_related = ("datastore",)
     search_fields = ("name",)
+
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_datastores(rows, user)
 
 
 @admin.register(DatastorePermission)
-class DatastorePermissionAdmin(admin.ModelAdmin):
+class DatastorePermissionAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
+    """Who may do what: only Admins grant levels (auth.RoleBackend); Managers read the
+    levels on the datastores they can see."""
+
     list_display = ("team", "datastore", "level")
-    list_filter = ("level", "datastore", "team")
+    list_filter = (
+        "level",
+        ("datastore", admin.RelatedOnlyFieldListFilter),
+        ("team", admin.RelatedOnlyFieldListFilter),
+    )
+    list_select_related = ("team", "datastore")
+
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_datastores(rows, user)
 
 
 @admin.register(Tag)
-class TagAdmin(admin.ModelAdmin):
+class TagAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     search_fields = ("name",)
+
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_anomalies(rows, user, via="anomalies").distinct()
 
 
 class FailedCheckInline(admin.TabularInline):
@@ -119,7 +158,7 @@ class HistoryInline(ReadOnlyInline):
 
 
 @admin.register(Anomaly)
-class AnomalyAdmin(admin.ModelAdmin):
+class AnomalyAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "status",
@@ -129,7 +168,7 @@ class AnomalyAdmin(admin.ModelAdmin):
         "container",
         "detected_at",
     )
-    list_filter = ("status", "anomaly_type", "datastore")
+    list_filter = ("status", "anomaly_type", ("datastore", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("datastore", "container")
     search_fields = ("=id", "uuid", "description", "fingerprint")
     date_hierarchy = "detected_at"
@@ -139,23 +178,35 @@ class AnomalyAdmin(admin.ModelAdmin):
     inlines = [FailedCheckInline, HistoryInline]
     show_full_result_count = False
 
+    def visible_rows(self, rows, user: User):
+        return rows.visible_to(user)
+
 
 @admin.register(Comment)
-class CommentAdmin(admin.ModelAdmin):
+class CommentAdmin(VisibleRowsAdminMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Comments were sent on to Jira and belong to the anomaly's history: readable, never
+    edited or deleted here, not even by Admins."""
+
     list_display = ("anomaly", "author", "created_at")
     list_select_related = ("anomaly", "author")
     search_fields = ("text",)
-    raw_id_fields = ("anomaly",)
+    fields = ("anomaly", "author", "created_at", "text")
+
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_anomalies(rows, user)
 
 
 @admin.register(HistoryEntry)
-class HistoryEntryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class HistoryEntryAdmin(VisibleRowsAdminMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     """History is evidence: readable by Managers and Admins, never edited."""
 
     list_display = ("created_at", "anomaly", "actor", "action", "summary")
     list_filter = ("action",)
     list_select_related = ("anomaly", "actor")
     search_fields = ("summary", "=anomaly__id")
+
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_anomalies(rows, user)
 
 
 @admin.register(ApiToken)

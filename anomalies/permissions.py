@@ -58,6 +58,15 @@ def visible_datastores(user: User):
     return Datastore.objects.filter(permissions__team__members=user).distinct()
 
 
+def datastores_at_level(user: User, level: Level):
+    """Datastores where one of the user's teams has at least this level (Admins: all)."""
+    if user.is_admin:
+        return Datastore.objects.all()
+    return Datastore.objects.filter(
+        permissions__team__members=user, permissions__level__gte=level
+    ).distinct()
+
+
 class AnomalyAccess:
     """The user's standing on one anomaly, computed once per request."""
 
@@ -101,3 +110,20 @@ def get_anomaly_access(user: User, anomaly_id: int, action: Action = Action.VIEW
     access = AnomalyAccess(user, anomaly, level)
     access.require(action)
     return access
+
+
+# --- Filters for rows that hang off an anomaly or a datastore (the Django admin uses them) --
+
+
+def rows_on_visible_anomalies(rows, user: User, *, via: str = "anomaly"):
+    """The rows whose anomaly (reached through `via`) the user can see; Admins: all."""
+    if user.is_admin:
+        return rows
+    return rows.filter(**{f"{via}__in": Anomaly.objects.visible_to(user)})
+
+
+def rows_on_visible_datastores(rows, user: User, *, via: str = "datastore"):
+    """The rows whose datastore (reached through `via`) the user can see; Admins: all."""
+    if user.is_admin:
+        return rows
+    return rows.filter(**{f"{via}__in": visible_datastores(user)})

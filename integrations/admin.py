@@ -2,7 +2,9 @@ from django.contrib import admin, messages
 from django.db import models
 from django.utils.html import format_html
 
-from anomalies.admin import ViewOnlyAdminMixin
+from anomalies.admin import ViewOnlyAdminMixin, VisibleRowsAdminMixin
+from anomalies.models import User
+from anomalies.permissions import Action, datastores_at_level, rows_on_visible_anomalies
 
 from .models import SyncEvent, SyncState, TicketingIntegration, TicketLink, WebhookDelivery
 from .services import retry_sync_event
@@ -21,7 +23,7 @@ class TicketingIntegrationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(TicketLink)
-class TicketLinkAdmin(admin.ModelAdmin):
+class TicketLinkAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     list_display = (
         "issue_key",
         "anomaly",
@@ -41,19 +43,35 @@ class TicketLinkAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_anomalies(rows, user)
 
-@admin.action(description="Retry the selected failed events")
+
+@admin.action(description="Retry the selected failed events", permissions=["change"])
 def retry_failed(modeladmin, request, queryset) -> None:
-    failed = list(queryset.filter(state=SyncState.FAILED))
-    for event in failed:
+    """Like the anomaly page's Retry: only events on anomalies where the user is Author."""
+    failed = list(queryset.filter(state=SyncState.FAILED).select_related("link__anomaly"))
+    allowed = set(
+        datastores_at_level(request.user, Action.LINK_TICKET.level).values_list("pk", flat=True)
+    )
+    retried = [event for event in failed if event.link.anomaly.datastore_id in allowed]
+    for event in retried:
         retry_sync_event(event)
     modeladmin.message_user(
-        request, f"{len(failed)} failed event(s) queued again.", messages.SUCCESS
+        request, f"{len(retried)} failed event(s) queued again.", messages.SUCCESS
     )
+    refused = len(failed) - len(retried)
+    if refused:
+        modeladmin.message_user(
+            request,
+            f"{refused} event(s) left alone: retrying needs "
+            f"{Action.LINK_TICKET.level.label} permission on the anomaly's datastore.",
+            messages.WARNING,
+        )
 
 
 @admin.register(SyncEvent)
-class SyncEventAdmin(admin.ModelAdmin):
+class SyncEventAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "issue",
@@ -86,12 +104,23 @@ class SyncEventAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return False
 
+    def visible_rows(self, rows, user: User):
+        return rows_on_visible_anomalies(rows, user, via="link__anomaly")
+
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
-    """What Jira's webhook delivered (authenticated deliveries only), for operators."""
+class WebhookDeliveryAdmin(VisibleRowsAdminMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
+    """What Jira's webhook delivered (authenticated deliveries only), for operators. A
+    delivery about an issue linked only to anomalies the user cannot see is hidden; one
+    about no linked issue is the integration's own business, which Managers run."""
 
     list_display = ("received_at", "event", "issue_key", "outcome", "identifier")
     list_filter = ("outcome", "event")
     search_fields = ("issue_key", "=identifier")
     date_hierarchy = "received_at"
+
+    def visible_rows(self, rows, user: User):
+        links = TicketLink.objects.all()
+        visible_keys = rows_on_visible_anomalies(links, user).values("issue_key")
+        hidden_keys = links.exclude(issue_key__in=visible_keys).values("issue_key")
+        return rows.exclude(issue_key__in=hidden_keys)

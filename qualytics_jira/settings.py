@@ -6,9 +6,11 @@ CELERY_BROKER_URL/REDIS_URL (Redis), and must set its own secrets: with DEBUG of
 secret stops start-up instead of silently using a development key.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -57,18 +59,25 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "anomalies",
     "integrations",
+    "axes",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # gunicorn serves no files: WhiteNoise serves /static/ (collectstatic's var/static).
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise: static files need neither a policy nor private caching.
+    "csp.middleware.CSPMiddleware",
+    "qualytics_jira.middleware.PrivateCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused sign-in into the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "qualytics_jira.urls"
@@ -109,7 +118,8 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "anomalies.User"
-AUTHENTICATION_BACKENDS = ["anomalies.auth.RoleBackend"]
+# Axes first: it refuses a locked-out sign-in before any password is checked.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "anomalies.auth.RoleBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -129,10 +139,78 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
+# --- HTTPS and browser security --------------------------------------------------------
+# Cookies only over HTTPS (on by default without DEBUG; SECURE_COOKIES=0 for plain-http
+# setups such as a local demo with DEBUG off).
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 X_FRAME_OPTIONS = "DENY"
+# Off by default: turn them on once the site answers on HTTPS (a browser remembers HSTS for
+# SECURE_HSTS_SECONDS and refuses plain http to the host meanwhile).
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """Behind a proxy that terminates TLS, e.g. `HTTP_X_FORWARDED_PROTO,https`: the header
+    (as Django names it in request.META) and the value that means the client used HTTPS.
+    Set it only when the proxy always sets or overwrites that header."""
+    parts = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+    if not parts:
+        return None
+    if len(parts) != 2 or not parts[0].startswith("HTTP_"):
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must be HEADER,VALUE with HEADER as in request.META, "
+            "e.g. HTTP_X_FORWARDED_PROTO,https."
+        )
+    return parts[0], parts[1]
+
+
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+
+# Everything the pages load comes from this site: no inline scripts, styles or handlers
+# (static/js holds the few scripts). The Django admin works under the same policy.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [SELF],
+    }
+}
+
+# --- Sign-in throttling (django-axes) -----------------------------------------------------
+# Both sign-in pages (/login/ and /admin/login/) go through Django's authenticate(), which
+# axes watches; the API's tokens do not, so the API is never throttled by this.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+# A cool-off, never a permanent lock: the real user can sign in again after it.
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("AXES_COOLOFF_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+# Tries during the cool-off are refused without being counted, so it ends when it said.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Comma-separated; "+" joins parameters counted together. The default counts failures per
+# account from one client address, so a typo-prone colleague behind the same address (or an
+# attacker guessing one account) never locks anyone else out.
+AXES_LOCKOUT_PARAMETERS = [
+    entry.split("+") if "+" in entry else entry
+    for entry in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+AXES_LOCKOUT_CALLABLE = "anomalies.signin.locked_out"
+# Only failures are kept (and dropped once their cool-off is over); a row per successful
+# sign-in would grow without bound.
+AXES_DISABLE_ACCESS_LOG = True
+# The client address is REMOTE_ADDR, unless the deployment says how many reverse proxies
+# in front of it append to X-Forwarded-For (a client can forge that header, so it is read
+# only when configured): see anomalies/signin.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "anomalies.signin.client_address"
 
 # --- Jira ---------------------------------------------------------------------------------
 # Loopback Jira hosts are refused, and plain http with them, unless this is on (the local
