@@ -44,6 +44,11 @@ def _secret(name: str, dev_default: str) -> str:
 SECRET_KEY = _secret("SECRET_KEY", _DEV_SECRET_KEY)
 CRYPTOGRAPHY_KEY = _secret("CRYPTOGRAPHY_KEY", _DEV_CRYPTOGRAPHY_KEY)
 
+# Where the top bar's Help link goes; empty means the in-app page /help/. SUPPORT_EMAIL, when
+# set, is shown on that page.
+SUPPORT_URL = env.str("SUPPORT_URL", default="")
+SUPPORT_EMAIL = env.str("SUPPORT_EMAIL", default="")
+
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Absolute base for links that leave the app (the "link back" in Jira issues).
@@ -93,6 +98,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "qualytics_jira.context_processors.support",
             ],
         },
     },
@@ -281,6 +287,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {
+        "expected_refusals": {"()": "qualytics_jira.log_filters.ExpectedRefusalsOnOneLine"}
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # django.request's records reach the root handler by propagation; the filter is on the
+    # logger, so it applies before any handler sees them. Django's own console handler on
+    # "django" (DEBUG only) would print each record a second time: root prints it once.
+    "loggers": {
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["expected_refusals"]},
+    },
 }
