@@ -8,7 +8,7 @@ A fault spec (``POST /_sim/faults``)::
      "status": 503, "headers": {...}, "body": {...} | "<html>…" | null, "seconds": 2}
 
 ``status`` answers without processing; ``status_after`` processes (the incident *is* created)
-and then answers ``status`` (default 500, the quota-cancelled body: §0.6); ``delay`` waits then
+and then answers ``status`` (default 500, the quota-cancelled body: §8.2); ``delay`` waits then
 processes; ``timeout`` holds the connection ``seconds`` without answering, then closes it;
 ``drop_before`` closes it without processing; ``drop_after`` processes and closes without
 answering. A string ``body`` is sent as ``text/html``; JSON ``null`` sends no body.

@@ -158,7 +158,7 @@ def _holds(table: Table, record: dict[str, Any], condition: Condition, lookup: L
 
 def _compare(actual: str, operator: str, value: str) -> bool:
     """``=``/``IN`` compare exactly; LIKE and friends ignore case (the simulator's choice,
-    docs/servicenow-api.md §12)."""
+    docs/servicenow-api.md §11)."""
     low_actual, low_value = actual.lower(), value.lower()
     checks: dict[str, Callable[[], bool]] = {
         "=": lambda: actual == value,

@@ -1,4 +1,4 @@
-"""Fault injection: statuses, dropped connections, delays (docs/servicenow-api.md §0.6, §8)."""
+"""Fault injection: statuses, dropped connections, delays (docs/servicenow-api.md §8)."""
 
 from __future__ import annotations
 
