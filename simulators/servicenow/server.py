@@ -80,7 +80,8 @@ class SimulatorApp:
             raise errors.not_authenticated()
 
     def dispatch(self, request: Request) -> Response:
-        route, params, allowed = find_route(table_api.ROUTES, request.method, request.path)
+        method = "GET" if request.method == "HEAD" else request.method  # headers only (§1.4)
+        route, params, allowed = find_route(table_api.ROUTES, method, request.path)
         if route is None:
             if allowed:
                 raise ServiceNowError(405, "Method not Supported", request.method)
@@ -144,7 +145,7 @@ class ServiceNowRequestHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._handle()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+    do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet by default; ``GET /_sim/requests`` is the log."""

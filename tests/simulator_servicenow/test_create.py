@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from http import HTTPStatus
 
@@ -137,3 +138,15 @@ def test_it_sets_the_correlation_id_for_idempotent_creates(api: TableAPI) -> Non
         sysparm_limit=1,
     )
     assert found == [{"number": "INC0010006"}]
+
+
+def test_concurrent_creates_get_distinct_consecutive_numbers(sim) -> None:
+    def create(index: int) -> str:
+        client = TableAPI(sim.url)
+        response = client.post({"short_description": f"parallel {index}"})
+        client.session.close()
+        return response.json()["result"]["number"]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        numbers = sorted(pool.map(create, range(24)))
+    assert numbers == [f"INC{n:07d}" for n in range(10006, 10030)]

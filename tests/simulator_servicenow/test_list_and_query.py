@@ -206,3 +206,9 @@ def test_it_serves_incident_choices(api: TableAPI) -> None:
         sysparm_fields="value",
     )
     assert [row["value"] for row in database] == ["db2", "sql server", "oracle"]
+
+
+def test_head_answers_the_headers_of_a_get(api: TableAPI) -> None:
+    response = api.session.head(api.url("incident"), params={"sysparm_limit": 2}, timeout=5)
+    assert response.status_code == HTTPStatus.OK and response.content == b""
+    assert response.headers["X-Total-Count"] == "5"
