@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `make run`: migrate, seed the demo, start the Jira simulator, a Celery worker with beat,
-# and the web server. Embedded defaults (SQLite, a filesystem Celery broker) unless
-# DATABASE_URL / CELERY_BROKER_URL are set. Ctrl-C stops everything.
+# `make run`: migrate, seed the demo, start the Jira and ServiceNow simulators, a Celery
+# worker with beat, and the web server. Embedded defaults (SQLite, a filesystem Celery
+# broker) unless DATABASE_URL / CELERY_BROKER_URL are set. Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +9,7 @@ BIN=${BIN:-.venv/bin}
 HOST=${HOST:-127.0.0.1}
 PORT=${PORT:-8000}
 JIRA_PORT=${JIRA_PORT:-8089}
+SERVICENOW_PORT=${SERVICENOW_PORT:-8090}
 export DEBUG=${DEBUG:-1}
 export SITE_URL=${SITE_URL:-http://$HOST:$PORT}
 export JIRA_ALLOW_INSECURE_LOOPBACK=1
@@ -30,6 +31,10 @@ trap stop_all INT TERM EXIT
 children+=($!)
 "$BIN/python" manage.py connect_demo_jira --url "http://127.0.0.1:$JIRA_PORT"
 
+"$BIN/python" -m simulators.servicenow --port "$SERVICENOW_PORT" \
+  --state-file var/servicenow-sim.json >var/logs/servicenow-simulator.log 2>&1 &
+children+=($!)
+
 "$BIN/celery" -A qualytics_jira worker --beat --schedule var/celerybeat-schedule \
   --concurrency 2 --loglevel INFO >var/logs/celery.log 2>&1 &
 children+=($!)
@@ -38,6 +43,7 @@ cat <<MSG
 
 Qualytics:        http://$HOST:$PORT   (demo logins above; password "demo")
 Jira simulator:   http://127.0.0.1:$JIRA_PORT   (what Jira received)
+ServiceNow sim:   http://127.0.0.1:$SERVICENOW_PORT   (qualytics.integration / sim-password)
 Logs:             var/logs/
 Ctrl-C stops everything.
 
