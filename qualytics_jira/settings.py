@@ -207,6 +207,15 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- Operations ---------------------------------------------------------------------------
+# /metrics answers requests bearing `Authorization: Bearer <METRICS_TOKEN>`; without a token
+# set, only requests from loopback (a local Prometheus agent or sidecar).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# One empty directory per host shared by its gunicorn and Celery processes, so that /metrics
+# adds up their Jira and delivery counters (prometheus-client's multiprocess mode reads it
+# from the environment; see integrations/metrics.py).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
