@@ -74,6 +74,13 @@ def publish_connection() -> Connection:
         return _publish_connections[key]
 
 
+def load_publishing_transport() -> None:
+    """Import the broker's transport (redis-py, kombu's Redis channel) at start-up, not in
+    the first request that publishes: under load those imports took over a second, and the
+    import lock made every request of the process wait for them. Opens no connection."""
+    publish_connection().transport  # noqa: B018 (the property loads and builds the transport)
+
+
 def publish(task, *args, countdown: float | None = None, **kwargs) -> bool:
     """`task.apply_async(args, kwargs)` within the publish timeout; False (and a warning)
     when the broker is down or hung."""
