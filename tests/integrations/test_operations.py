@@ -94,7 +94,8 @@ def test_it_reports_a_hung_broker_within_a_second(client, db, hung_broker, broke
 
     response = client.get(HEALTHZ, {"strict": "1"})
 
-    assert time.monotonic() - started < 1.0
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"/healthz took {elapsed:.2f} s with a hung broker"
     assert response.status_code == HTTPStatus.SERVICE_UNAVAILABLE
     assert response.json()["checks"] == {"database": "ok", "broker": "down", "worker": "ok"}
 
