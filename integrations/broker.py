@@ -9,6 +9,8 @@ broker. Two things bound it:
   refuses at once, a hung one (process stopped, network black hole) times out.
 - After any failure (refused, timed out, any kombu/redis error) this process stops trying
   for `SYNC_SWEEP_SECONDS`, which is when the sweeper takes over anyway.
+
+The kombu and redis-py behaviour this relies on is in docs/broker.md.
 """
 
 from __future__ import annotations
