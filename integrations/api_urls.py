@@ -15,6 +15,11 @@ urlpatterns = [
     ),
     path("integrations/ticketing", api.integration, name="integration"),
     path("integrations/ticketing/test", api.test_connection, name="test"),
+    path(
+        "anomalies/<int:anomaly_id>/sync-events",
+        api.anomaly_sync_events,
+        name="anomaly_sync_events",
+    ),
     path("sync-events/<int:event_id>/retry", api.retry_sync_event, name="retry_event"),
     path(
         "integrations/ticketing/anomalies/<int:anomaly_id>/tickets",

@@ -14,12 +14,14 @@ class IntegrationsConfig(AppConfig):
         from . import sections
         from .api.tickets import links_json
         from .services.clients import validate_host_policy_setting
+        from .broker import load_publishing_transport
 
         register_detail_section(sections.render_linked_tickets)
         register_row_annotator(sections.ticket_keys_by_anomaly)
         register_detail_field("ticket_links", links_json)
         anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
         validate_host_policy_setting()
+        load_publishing_transport()
 
 
 def _queue_sync_events(sender, change, **kwargs) -> None:

@@ -295,3 +295,15 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.issue_key}: {self.get_outcome_display()}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When a worker last ran a periodic task (beat scheduled it, a worker ran it, the
+    database took the write): what /healthz and the metrics call the worker heartbeat."""
+
+    name = models.CharField(max_length=50, unique=True)
+    beat_at = models.DateTimeField()
+    hostname = models.CharField(max_length=255, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} on {self.hostname} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -2,19 +2,22 @@
 
 from celery import shared_task
 
-from . import services
-from .services import webhooks
+from . import metrics, services
+from .services import health, webhooks
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def deliver_sync_event(event_id: int) -> str:
     # Retries are scheduled by the service itself (it knows Retry-After and the horizon);
     # a task that dies mid-send is recovered by the sweeper, which marks the outcome unknown.
-    return services.deliver_sync_event(event_id)
+    outcome = services.deliver_sync_event(event_id)
+    metrics.count_delivery_attempt(outcome)
+    return outcome
 
 
 @shared_task(ignore_result=True)
 def sweep_sync_events() -> dict:
+    health.stamp_worker_heartbeat()
     return services.sweep_sync_events()
 
 

@@ -26,6 +26,9 @@ urlpatterns = [
         name="webhook_turn_off",
     ),
     path("settings/sync-health/", views.sync_health_page, name="health"),
+    # Load balancers and Prometheus: no session (integrations/views/operations.py).
+    path("healthz", views.healthz, name="healthz"),
+    path("metrics", views.metrics_view, name="metrics"),
     # Jira posts here (no login, no CSRF): the URL shown once by "Set up webhook".
     path("integrations/jira/webhook/<int:pk>", views.jira_webhook, name="jira_webhook"),
     path("anomalies/<int:anomaly_id>/tickets/new/", views.create_ticket, name="create"),

@@ -235,6 +235,18 @@ CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=env.str("REDIS_URL", de
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
 }
+# Publishing (from web requests and from tasks) uses its own connection with these connect
+# and read timeouts, so a stopped or hung broker costs a request this long at most, once per
+# SYNC_SWEEP_SECONDS (integrations/broker.py).
+BROKER_PUBLISH_TIMEOUT = env.float("BROKER_PUBLISH_TIMEOUT", default=0.3)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # Workers and beat: a hung Redis (no answer, connection still open) is given up on and
+    # reconnected after this long instead of blocking forever.
+    _socket_timeout = env.float("CELERY_BROKER_SOCKET_TIMEOUT", default=10.0)
+    CELERY_BROKER_TRANSPORT_OPTIONS |= {
+        "socket_timeout": _socket_timeout,
+        "socket_connect_timeout": _socket_timeout,
+    }
 if not CELERY_BROKER_URL:
     _broker_dir = VAR_DIR / "celery-broker"
     _broker_dir.mkdir(exist_ok=True)
@@ -251,8 +263,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = "UTC"
-# A web request must not hang when the broker is down: the outbox row is already committed
-# and the sweeper delivers it later.
+# Workers' and beat's connection attempts (publishing has BROKER_PUBLISH_TIMEOUT instead).
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_SOFT_TIME_LIMIT = 120
@@ -282,6 +293,15 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": 24 * 3600,
     },
 }
+
+# --- Operations ---------------------------------------------------------------------------
+# /metrics answers requests bearing `Authorization: Bearer <METRICS_TOKEN>`; without a token
+# set, only requests from loopback (a local Prometheus agent or sidecar).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# One empty directory per host shared by its gunicorn and Celery processes, so that /metrics
+# adds up their Jira and delivery counters (prometheus-client's multiprocess mode reads it
+# from the environment; see integrations/metrics.py).
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 
 LOGGING = {
     "version": 1,

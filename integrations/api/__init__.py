@@ -2,6 +2,7 @@
 ticket operations on anomalies, and the integration itself."""
 
 from .connection import integration, test_connection
+from .sync_events import anomaly_sync_events
 from .tickets import (
     create_ticket,
     form_specification,
@@ -12,6 +13,7 @@ from .tickets import (
 )
 
 __all__ = [
+    "anomaly_sync_events",
     "create_ticket",
     "form_specification",
     "integration",

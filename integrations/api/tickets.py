@@ -45,6 +45,7 @@ from ..models import (
 )
 from ..sections import links_with_sync_state
 from ..ticket_forms import CUSTOM_PREFIX, CreateTicketForm
+from .sync_events import link_sync_json, with_open_events
 
 STANDARD_TICKET_KEYS = ("project", "issue_type", "summary", "description", "priority", "assignee")
 CUSTOM_FIELDS_KEY = "fields"
@@ -90,7 +91,8 @@ def _require_level_anywhere(user: User, action: Action) -> None:
 
 
 def ticket_link_json(link: TicketLink) -> dict[str, Any]:
-    """A link as `links_with_sync_state` annotates it: what the Linked Tickets section shows."""
+    """A link as `links_with_sync_state` annotates it: what the Linked Tickets section shows,
+    and each pending or failed event (`sync.events`) with the id a retry takes."""
     return {
         "id": link.pk,
         "issue_key": link.issue_key,
@@ -98,42 +100,28 @@ def ticket_link_json(link: TicketLink) -> dict[str, Any]:
         "url": link.url,
         "summary": link.summary,
         "origin": link.origin,
-        "status": {
-            "name": link.status_name or "Unknown",
-            "category": link.status_category or "unknown",
-            "error": link.status_error,
-        },
+        "status": _status_json(link),
         "broken_reason": link.broken_reason,
         "history_only": not link.integration.is_connected,
         "last_synced_at": link.last_synced_at,
         "linked_by": user_json(link.linked_by),
         "linked_at": link.linked_at,
-        "sync": _sync_json(link),
+        "sync": link_sync_json(link),
     }
 
 
-def _sync_json(link: TicketLink) -> dict[str, Any]:
-    if link.failed_event_id:
-        state = "failed"
-    elif link.pending_count:
-        state = "pending"
-    elif link.delivered_count:
-        state = "delivered"
-    else:
-        state = "nothing_yet"
+def _status_json(link: TicketLink) -> dict[str, str]:
+    if link.is_broken:  # the last status seen no longer says anything about the issue
+        return {"name": "Broken", "category": "unknown", "error": link.broken_reason}
     return {
-        "state": state,
-        "pending": link.pending_count,
-        "delivered": link.delivered_count,
-        "cancelled": link.cancelled_count,
-        "failed_reason": link.failed_reason or "",
-        "last_error": link.last_error or "",
-        "last_delivered_at": link.last_delivered_at,
+        "name": link.status_name or "Unknown",
+        "category": link.status_category or "unknown",
+        "error": link.status_error,
     }
 
 
 def _links(anomaly: Anomaly):
-    return links_with_sync_state(anomaly.pk).select_related("linked_by")
+    return with_open_events(links_with_sync_state(anomaly.pk).select_related("linked_by"))
 
 
 def links_json(access: AnomalyAccess) -> list[dict[str, Any]]:

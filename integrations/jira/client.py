@@ -11,7 +11,7 @@ import base64
 import logging
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -87,6 +87,7 @@ class JiraClient:
         connect_timeout: float = 3.05,
         read_timeout: float = 15,
         host_policy: HostPolicy | None = None,
+        on_response: Callable[..., Any] | None = None,
     ) -> None:
         # Loopback http never leaves this machine (local simulator); any other host needs TLS.
         # Whether loopback (or any non-public address) may be reached at all is the host
@@ -98,6 +99,8 @@ class JiraClient:
         self._secrets = tuple(s for s in (pair, encoded, api_token) if s)
         self._timeout = (connect_timeout, read_timeout)
         self._session = self._new_session(host_policy or HostPolicy())
+        if on_response is not None:  # e.g. counting answers for /metrics
+            self._session.hooks["response"].append(on_response)
 
     @staticmethod
     def _new_session(host_policy: HostPolicy) -> requests.Session:

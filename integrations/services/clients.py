@@ -9,6 +9,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from ..host_policy import HostPolicy
 from ..jira import JiraClient
+from ..metrics import record_jira_response
 from ..models import TicketingIntegration
 
 
@@ -62,6 +63,7 @@ def jira_client(host_url: str, credentials: Credentials) -> JiraClient:
         connect_timeout=settings.JIRA_CONNECT_TIMEOUT,
         read_timeout=settings.JIRA_READ_TIMEOUT,
         host_policy=host_policy(),
+        on_response=record_jira_response,
     )
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from datetime import timedelta
 
+from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from ..models import SyncEvent, SyncState, TicketingIntegration
+from ..models import SyncEvent, SyncState, TicketingIntegration, WorkerHeartbeat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,3 +69,29 @@ def format_health(health: SyncHealth) -> list[str]:
         lines.append(f"  #{event.pk} {event.link.issue_key} {event.state}: {problem}")
     lines.append("Status: " + ("healthy" if health.healthy else "NEEDS ATTENTION"))
     return lines
+
+
+# --- the worker heartbeat (for /healthz and /metrics) -------------------------------------
+
+HEARTBEAT = "sweep"
+
+
+def stamp_worker_heartbeat() -> None:
+    """Called by every sweep: beat scheduled it and a worker ran it, so both are alive."""
+    WorkerHeartbeat.objects.update_or_create(
+        name=HEARTBEAT,
+        defaults={"beat_at": timezone.now(), "hostname": socket.gethostname()[:255]},
+    )
+
+
+def worker_heartbeat_age() -> timedelta | None:
+    """Time since the last sweep ran; None if none ever did. One indexed row read."""
+    beat_at = (
+        WorkerHeartbeat.objects.filter(name=HEARTBEAT).values_list("beat_at", flat=True).first()
+    )
+    return timezone.now() - beat_at if beat_at else None
+
+
+def heartbeat_max_age() -> timedelta:
+    """A heartbeat older than three sweep intervals (at least a minute) is stale."""
+    return timedelta(seconds=max(3 * settings.SYNC_SWEEP_SECONDS, 60))

@@ -9,6 +9,7 @@ from .connection import (
     test_connection,
     turn_off_webhook,
 )
+from .operations import healthz, metrics_view
 from .tickets import (
     create_ticket,
     link_ticket,
@@ -24,9 +25,11 @@ __all__ = [
     "create_ticket",
     "disconnect",
     "edit_integration",
+    "healthz",
     "integration_list",
     "jira_webhook",
     "link_ticket",
+    "metrics_view",
     "refresh_tickets",
     "remove_link",
     "replace_webhook_secret",

@@ -24,6 +24,7 @@ from integrations import services
 from integrations.jira import JiraClient, JiraError
 from integrations.models import CredentialsUnreadable, SyncEvent, TicketingIntegration
 from integrations.services import webhooks
+from integrations.services.health import stamp_worker_heartbeat
 from tests.integrations.connection_support import (
     closed_port_url,
     make_jira_time_out,
@@ -159,6 +160,7 @@ def every_kind_of_row(
     ticket = {"create": "1", "project": "DQ", "issue_type": "10001", "summary": "Null ids"}
     client.post(create, ticket)
     comment_on_anomaly(anomaly, by=manager, text="Please look at this")
+    stamp_worker_heartbeat()  # a sweep ran
     Tag.objects.create(name="pii")
     Group.objects.create(name="Auditors")
     client.logout()
@@ -187,6 +189,8 @@ def app_urls(anomaly, integration) -> list[str]:
         reverse("integrations:disconnect", args=[integration.pk]),
         reverse("integrations:create", args=[anomaly.pk]),
         reverse("integrations:search", args=[anomaly.pk]) + "?q=null",
+        reverse("integrations:healthz"),
+        reverse("integrations:metrics"),
     ]
 
 
