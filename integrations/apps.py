@@ -13,8 +13,8 @@ class IntegrationsConfig(AppConfig):
 
         from . import sections
         from .api.tickets import links_json
-        from .services.clients import validate_host_policy_setting
         from .broker import load_publishing_transport
+        from .services.clients import validate_host_policy_setting
 
         register_detail_section(sections.render_linked_tickets)
         register_row_annotator(sections.ticket_keys_by_anomaly)
