@@ -78,7 +78,10 @@ def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
     links = TicketLink.objects.current().filter(
         anomaly=change.anomaly, integration__state=IntegrationState.CONNECTED
     )
-    keyed = sorted((remote_issue_key(link.integration_id, link.issue_id), link) for link in links)
+    keyed = sorted(
+        ((remote_issue_key(link.integration_id, link.issue_id), link) for link in links),
+        key=lambda pair: pair[0],
+    )
     body = comment_text(change)
     events = []
     for remote_issue, link in keyed:
@@ -250,14 +253,16 @@ def _mark_delivered(event: SyncEvent, comment_id: str) -> None:
             ]
         )
         TicketLink.objects.filter(pk=event.link_id).update(last_synced_at=now)
-        SyncQueue.objects.filter(remote_issue=event.remote_issue, forbidden_count__gt=0).update(
-            forbidden_count=0, forbidden_at=None, forbidden_reason="", forbidden_project=""
-        )
         record_history(
             event.link.anomaly,
             action="sync_delivered",
             summary=f"{_label(event)} posted to Jira issue {event.link.issue_key}",
         )
+    # Jira accepts this issue again. Outside the transaction above: a queue row is never
+    # locked while this worker waits for an anomaly row (a change holds them the other way).
+    SyncQueue.objects.filter(remote_issue=event.remote_issue, forbidden_count__gt=0).update(
+        forbidden_count=0, forbidden_at=None, forbidden_reason="", forbidden_project=""
+    )
 
 
 def _handle_failure(event: SyncEvent, error: JiraError) -> str:
@@ -335,24 +340,32 @@ def _hold_forbidden_issue(event: SyncEvent, error: JiraForbidden) -> str:
     now = timezone.now()
     link = event.link
     reason = f"{error.message} {error.hint}".strip()
+    refused = _count_refusal(event, now, reason)
+    refusals = f"Jira refused access to issue {link.issue_key}"
     with transaction.atomic():
-        queue = lock_queue(event.remote_issue, link.integration_id)
-        queue.forbidden_count += 1
-        queue.forbidden_at, queue.forbidden_reason = now, reason[:500]
-        queue.forbidden_project = project_of(link.issue_key)
-        queue.save()
-        refusals = f"Jira refused access to issue {link.issue_key}"
-        if queue.forbidden_count >= settings.SYNC_FORBIDDEN_ATTEMPTS:
-            _fail_queue(event, f"{refusals} {queue.forbidden_count} times in a row: {reason}")
+        if refused >= settings.SYNC_FORBIDDEN_ATTEMPTS:
+            _fail_queue(event, f"{refusals} {refused} times in a row: {reason}")
             delay = None
         else:
-            delay = backoff_seconds(queue.forbidden_count)
+            delay = backoff_seconds(refused)
             _hold(event, now + timedelta(seconds=delay), f"{refusals}; retrying: {reason}")
         _pause_if_refused_across_projects(link.integration_id, now, reason)
     if delay is None:
         return "failed"
     enqueue_delivery(event.pk, countdown=delay)
     return "held"
+
+
+def _count_refusal(event: SyncEvent, now: datetime, reason: str) -> int:
+    """One more 403 on the event's issue; returns how many in a row. A transaction of its
+    own: the queue row stays locked only for this, never while anomaly rows are touched."""
+    with transaction.atomic():
+        queue = lock_queue(event.remote_issue, event.link.integration_id)
+        queue.forbidden_count += 1
+        queue.forbidden_at, queue.forbidden_reason = now, reason[:500]
+        queue.forbidden_project = project_of(event.link.issue_key)
+        queue.save()
+    return queue.forbidden_count
 
 
 def project_of(issue_key: str) -> str:
