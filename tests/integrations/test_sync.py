@@ -7,6 +7,7 @@ when each "worker" runs and what Jira answers at that moment.
 
 from __future__ import annotations
 
+import threading
 import time
 import types
 from datetime import UTC, datetime, timedelta
@@ -14,12 +15,13 @@ from http import HTTPStatus
 
 import pytest
 from django.conf import settings as django_settings
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 import anomalies.models
-from anomalies.models import Anomaly, HistoryEntry, User
+from anomalies.models import Anomaly, Container, Datastore, HistoryEntry, User
 from anomalies.services import (
     acknowledge_anomaly,
     archive_anomaly,
@@ -404,6 +406,43 @@ def test_it_keeps_one_order_per_jira_issue_across_the_anomalies_linked_to_it(
     delivered = SyncEvent.objects.order_by("delivered_at").values_list("pk", flat=True)
     assert list(delivered) == [first.pk, second.pk]
     assert len(jira_texts(jira_sim, "DQ-2")) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_it_makes_a_change_to_an_issue_wait_until_an_earlier_change_to_it_commits(
+    anomaly, orders, member_author, jira_integration
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs row locks across connections (SQLite has one writer at a time)")
+    # In another datastore: a change locks its anomaly's datastore and container rows too.
+    lake = Datastore.objects.create(name="Lake", connection_type="Snowflake")
+    events_table = Container.objects.create(datastore=lake, name="events")
+    other = make_anomaly(events_table, description="Another anomaly on the same issue")
+    for linked in (anomaly, other):
+        make_link(linked, jira_integration, "DQ-2", issue_id="10042")
+    committed_at: list[float] = []
+    second_done_at: list[float] = []
+
+    def second_change() -> None:
+        try:
+            comment_on_anomaly(other, by=member_author, text="Second.")
+            second_done_at.append(time.monotonic())
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        comment_on_anomaly(anomaly, by=member_author, text="First.")
+        racer = threading.Thread(target=second_change)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive(), "the second change must wait for the issue's queue lock"
+    committed_at.append(time.monotonic())
+    racer.join(timeout=10)
+
+    assert second_done_at and second_done_at[0] > committed_at[0]
+    first, second = SyncEvent.objects.order_by("pk")
+    assert (first.link.anomaly_id, second.link.anomaly_id) == (anomaly.pk, other.pk)
+    assert first.remote_issue == second.remote_issue
 
 
 def test_it_lets_other_issues_go_while_one_issue_waits(
