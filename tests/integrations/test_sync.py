@@ -408,7 +408,9 @@ def test_it_keeps_one_order_per_jira_issue_across_the_anomalies_linked_to_it(
     assert len(jira_texts(jira_sim, "DQ-2")) == 2
 
 
-@pytest.mark.django_db(transaction=True)
+# serialized_rollback: like every transactional test here, so the tables it empties are
+# refilled the same way for the transactional tests after it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_makes_a_change_to_an_issue_wait_until_an_earlier_change_to_it_commits(
     anomaly, orders, member_author, jira_integration
 ):
