@@ -55,8 +55,9 @@ FAST_SYNC_SETTINGS = {
     "SYNC_SENDING_STALE_SECONDS": "5",
     "SYNC_BACKOFF_BASE_SECONDS": "0.5",
     "JIRA_READ_TIMEOUT": "2",
-    # Beyond the longest stall the fault tests inject after a 2 s read timeout (5 s).
-    "SYNC_LOOKBACK_MARGIN_SECONDS": "6",
+    # Beyond the longest stall the fault tests inject: a post Jira completes 5 s after it
+    # arrived, 3 s after the worker's 2 s read timeout.
+    "SYNC_LOOKBACK_MARGIN_SECONDS": "4",
     "JIRA_ALLOW_INSECURE_LOOPBACK": "1",
     # Status refreshes would add Jira traffic the fault tests do not expect.
     "TICKET_REFRESH_SECONDS": "3600",

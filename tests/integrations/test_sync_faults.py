@@ -646,8 +646,8 @@ def test_it_posts_once_when_the_outcome_of_a_post_was_unknown(
     figures(result, "503-after-processing", answered_503_after_processing=5, looks=len(looks))
 
     # Jira finishes the next post 5 s after it arrived; the worker gave up at 2 s (read
-    # timeout), looks at about 4 s (nothing yet) and must not post again before the 6 s
-    # margin has passed.
+    # timeout), looks at about 4 s (nothing yet) and must not post again before the 4 s
+    # margin after giving up (6 s) has passed.
     jira.clear_requests()
     jira.add_fault("delay", method="POST", path_regex=r"/DQ-2/comment$", seconds=5)
     stalled = linked_anomaly(orders, integration, "DQ-2")
@@ -669,6 +669,6 @@ def test_it_posts_once_when_the_outcome_of_a_post_was_unknown(
         new_events=1,
         stall="5s",
         read_timeout="2s",
-        margin="6s",
+        margin="4s",
         looks=len(looks),
     )
