@@ -4,7 +4,14 @@ from django.utils.html import format_html
 
 from anomalies.admin import ViewOnlyAdminMixin
 
-from .models import SyncEvent, SyncState, TicketingIntegration, TicketLink, WebhookDelivery
+from .models import (
+    SyncEvent,
+    SyncQueue,
+    SyncState,
+    TicketingIntegration,
+    TicketLink,
+    WebhookDelivery,
+)
 from .services import retry_sync_event
 
 
@@ -67,7 +74,8 @@ class SyncEventAdmin(admin.ModelAdmin):
     )
     list_filter = ("state", "kind", "outcome_unknown")
     list_select_related = ("link",)
-    search_fields = ("link__issue_key", "body", "last_error", "finished_reason")
+    # "=1:10042" lists one Jira issue's queue (docs/sync.md), across its anomalies.
+    search_fields = ("link__issue_key", "=remote_issue", "body", "last_error", "finished_reason")
     date_hierarchy = "created_at"
     actions = [retry_failed]
     readonly_fields = [field.name for field in SyncEvent._meta.fields]
@@ -85,6 +93,15 @@ class SyncEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(SyncQueue)
+class SyncQueueAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """One Jira issue's delivery queue and its 403 state (docs/sync.md, "403 blast radius")."""
+
+    list_display = ("remote_issue", "forbidden_count", "forbidden_project", "forbidden_at")
+    search_fields = ("=remote_issue", "forbidden_project")
+    readonly_fields = [field.name for field in SyncQueue._meta.fields]
 
 
 @admin.register(WebhookDelivery)
