@@ -6,7 +6,14 @@ from anomalies.admin import ViewOnlyAdminMixin, VisibleRowsAdminMixin
 from anomalies.models import User
 from anomalies.permissions import Action, datastores_at_level, rows_on_visible_anomalies
 
-from .models import SyncEvent, SyncState, TicketingIntegration, TicketLink, WebhookDelivery
+from .models import (
+    SyncEvent,
+    SyncQueue,
+    SyncState,
+    TicketingIntegration,
+    TicketLink,
+    WebhookDelivery,
+)
 from .services import retry_sync_event
 
 
@@ -85,7 +92,8 @@ class SyncEventAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
     )
     list_filter = ("state", "kind", "outcome_unknown")
     list_select_related = ("link",)
-    search_fields = ("link__issue_key", "body", "last_error", "finished_reason")
+    # "=1:10042" lists one Jira issue's queue (docs/sync.md), across its anomalies.
+    search_fields = ("link__issue_key", "=remote_issue", "body", "last_error", "finished_reason")
     date_hierarchy = "created_at"
     actions = [retry_failed]
     readonly_fields = [field.name for field in SyncEvent._meta.fields]
@@ -106,6 +114,15 @@ class SyncEventAdmin(VisibleRowsAdminMixin, admin.ModelAdmin):
 
     def visible_rows(self, rows, user: User):
         return rows_on_visible_anomalies(rows, user, via="link__anomaly")
+
+
+@admin.register(SyncQueue)
+class SyncQueueAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """One Jira issue's delivery queue and its 403 state (docs/sync.md, "403 blast radius")."""
+
+    list_display = ("remote_issue", "forbidden_count", "forbidden_project", "forbidden_at")
+    search_fields = ("=remote_issue", "forbidden_project")
+    readonly_fields = [field.name for field in SyncQueue._meta.fields]
 
 
 @admin.register(WebhookDelivery)

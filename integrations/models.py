@@ -228,11 +228,39 @@ class SyncState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+def remote_issue_key(integration_id: int, issue_id: str) -> str:
+    """The identity of one Jira issue across every anomaly linked to it (docs/sync.md): the
+    issue id, not the key, since a key changes when the issue moves to another project."""
+    return f"{integration_id}:{issue_id}"
+
+
+class SyncQueue(models.Model):
+    """One Jira issue's delivery queue. Its row is locked while an event for the issue is
+    written, so the events of one issue get ids in the order their changes commit; it also
+    holds the issue's own 403 state, so a refusal there pauses that issue only."""
+
+    remote_issue = models.CharField(max_length=64, unique=True)
+    integration = models.ForeignKey(
+        TicketingIntegration, on_delete=models.CASCADE, related_name="sync_queues"
+    )
+    # Jira refused access (403) to this issue: how often in a row, when last, why, and the
+    # project the issue was in (the rule for pausing the whole integration counts projects).
+    forbidden_count = models.PositiveIntegerField(default=0)
+    forbidden_at = models.DateTimeField(null=True, blank=True)
+    forbidden_reason = models.CharField(max_length=500, blank=True)
+    forbidden_project = models.CharField(max_length=64, blank=True)
+
+    def __str__(self) -> str:
+        return f"queue {self.remote_issue}"
+
+
 class SyncEvent(models.Model):
     """One comment owed to one Jira issue: the outbox row, committed with the change."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     link = models.ForeignKey(TicketLink, on_delete=models.CASCADE, related_name="sync_events")
+    # `remote_issue_key()` of the link: events sharing it go out one at a time, in id order.
+    remote_issue = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=20)  # acknowledged, archived, restored, commented
     body = models.TextField(help_text="The comment text, rendered at the time of the change.")
     state = models.CharField(
@@ -244,6 +272,9 @@ class SyncEvent(models.Model):
     # A send whose answer never came (timeout, dropped connection, killed worker): before
     # sending again, look for the comment carrying this event's property in Jira.
     outcome_unknown = models.BooleanField(default=False)
+    # When the last send with an unknown outcome ended: no resend before this plus
+    # SYNC_LOOKBACK_MARGIN_SECONDS, and only after a last look finds no comment.
+    uncertain_since = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
     jira_comment_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
@@ -259,11 +290,17 @@ class SyncEvent(models.Model):
         ordering = ["id"]
         indexes = [
             models.Index(fields=["link", "state", "id"]),
+            models.Index(fields=["remote_issue", "state", "id"]),
             models.Index(fields=["state", "next_attempt_at"]),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.link.issue_key} ({self.state})"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self.remote_issue:
+            self.remote_issue = remote_issue_key(self.link.integration_id, self.link.issue_id)
+        super().save(*args, **kwargs)
 
     @property
     def retry_horizon_start(self):

@@ -277,6 +277,16 @@ SYNC_SENDING_STALE_SECONDS = env.float("SYNC_SENDING_STALE_SECONDS", default=120
 SYNC_RETRY_HORIZON_HOURS = env.float("SYNC_RETRY_HORIZON_HOURS", default=48.0)
 SYNC_BACKOFF_BASE_SECONDS = env.float("SYNC_BACKOFF_BASE_SECONDS", default=5.0)
 SYNC_BACKOFF_MAX_SECONDS = env.float("SYNC_BACKOFF_MAX_SECONDS", default=900.0)
+# After a send whose outcome is unknown (5xx, timeout, dropped connection), how long Jira may
+# still be completing it: no resend before this margin has passed and a last look found no
+# comment (docs/sync.md, "Outcome unknown").
+SYNC_LOOKBACK_MARGIN_SECONDS = env.float("SYNC_LOOKBACK_MARGIN_SECONDS", default=120.0)
+# A 403 holds only its issue's queue; after this many 403s in a row on one issue its events
+# fail (visible, retryable). 403s on this many projects within the window pause the whole
+# integration (docs/sync.md, "403 blast radius").
+SYNC_FORBIDDEN_ATTEMPTS = env.int("SYNC_FORBIDDEN_ATTEMPTS", default=3)
+SYNC_FORBIDDEN_PROJECTS_TO_PAUSE = env.int("SYNC_FORBIDDEN_PROJECTS_TO_PAUSE", default=2)
+SYNC_FORBIDDEN_WINDOW_SECONDS = env.float("SYNC_FORBIDDEN_WINDOW_SECONDS", default=600.0)
 TICKET_REFRESH_SECONDS = env.float("TICKET_REFRESH_SECONDS", default=300.0)
 CELERY_BEAT_SCHEDULE = {
     "sweep-sync-events": {

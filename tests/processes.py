@@ -55,6 +55,9 @@ FAST_SYNC_SETTINGS = {
     "SYNC_SENDING_STALE_SECONDS": "5",
     "SYNC_BACKOFF_BASE_SECONDS": "0.5",
     "JIRA_READ_TIMEOUT": "2",
+    # Beyond the longest stall the fault tests inject: a post Jira completes 5 s after it
+    # arrived, 3 s after the worker's 2 s read timeout.
+    "SYNC_LOOKBACK_MARGIN_SECONDS": "4",
     "JIRA_ALLOW_INSECURE_LOOPBACK": "1",
     # Status refreshes would add Jira traffic the fault tests do not expect.
     "TICKET_REFRESH_SECONDS": "3600",
@@ -302,9 +305,15 @@ class Processes:
                 parts.append(f"--- {name} --- unavailable: {error!r}")
         return "\n".join(parts)
 
-    def stop_all(self) -> None:
-        for process in reversed(self.started):
-            process.stop()
+    def stop_all(self, grace: float = 5) -> None:
+        """SIGTERM every process at once, so their graceful shutdowns overlap, then stop each
+        with what is left of one ``grace``."""
+        running = [process for process in reversed(self.started) if process.popen is not None]
+        for process in running:
+            process._signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for process in running:
+            process.stop(grace=max(deadline - time.monotonic(), 0.1))
 
 
 def _answers(url: str) -> bool:

@@ -272,10 +272,10 @@ def error_from_response(
 
 
 def _server_error(answer: _ErrorAnswer, *, is_write: bool) -> JiraUnavailable:
-    # A gateway error or crash after a write may hide a success; a 503 "resource limit" answer
-    # comes with Retry-After and means "not processed" (API-NOTES §2.4).
+    # Any 5xx after a write may hide a success, a 503 included: a proxy or a node can fail
+    # after Jira applied the write, so the caller looks before writing again (docs/sync.md).
     error = JiraUnavailable.from_answer("Jira is unavailable.", answer)
-    error.outcome_unknown = is_write and answer.status != HTTPStatus.SERVICE_UNAVAILABLE
+    error.outcome_unknown = is_write
     return error
 
 

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0003_ticketlink_status_event_at"),
+        ("integrations", "0005_sync_queue_per_remote_issue"),
     ]
 
     operations = [

@@ -1,9 +1,11 @@
 """The outbox: sync events are written with the anomaly change, then delivered by workers.
 
-Guarantees (PRODUCT.md §5): an event is committed with its change; a worker claims it under
-a row lock (two workers never send the same one); the events of a link go out in creation
-order; each comment carries an entity property with the event's uuid, so a send whose
-outcome is unknown is looked up in Jira before it is sent again.
+Guarantees (PRODUCT.md §5, docs/sync.md): an event is committed with its change; a worker
+claims it under a row lock (two workers never send the same one); the events of one Jira
+issue, across every anomaly linked to it, go out one at a time in the order their changes
+committed; each comment carries an entity property with the event's uuid, so a send whose
+outcome is unknown is looked up in Jira before it is sent again, and resent only once Jira
+can no longer be completing it.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from ..models import (
     CredentialsUnreadable,
     IntegrationState,
     SyncEvent,
+    SyncQueue,
     SyncState,
     TicketingIntegration,
     TicketLink,
+    remote_issue_key,
 )
 from .clients import client_for
 
@@ -65,15 +69,25 @@ def comment_text(change: AnomalyChange) -> str:
 def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
     """One event per current link of the connected integration; runs inside the change's
     transaction. A broken link's event fails at once, so the miss is visible (and can be
-    retried if the issue comes back) instead of silently skipped."""
+    retried if the issue comes back) instead of silently skipped.
+
+    Each issue's queue row is locked before its event is written and stays locked until the
+    change commits, so a later change to the same issue gets a later id: id order is commit
+    order, per issue (docs/sync.md). Queues are locked in key order, so two changes sharing
+    several issues cannot deadlock."""
     links = TicketLink.objects.current().filter(
         anomaly=change.anomaly, integration__state=IntegrationState.CONNECTED
     )
+    keyed = sorted(
+        ((remote_issue_key(link.integration_id, link.issue_id), link) for link in links),
+        key=lambda pair: pair[0],
+    )
     body = comment_text(change)
     events = []
-    for link in links:
+    for remote_issue, link in keyed:
+        lock_queue(remote_issue, link.integration_id)
         event = SyncEvent.objects.create(
-            link=link, kind=change.kind, body=body, created_at=change.at
+            link=link, remote_issue=remote_issue, kind=change.kind, body=body, created_at=change.at
         )
         if link.is_broken:
             _fail(event, f"Not sent: the Jira issue is a broken reference ({link.broken_reason})")
@@ -81,6 +95,15 @@ def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
     pending_ids = [event.pk for event in events if event.state == SyncState.PENDING]
     transaction.on_commit(lambda: enqueue_deliveries(pending_ids))
     return events
+
+
+def lock_queue(remote_issue: str, integration_id: int) -> SyncQueue:
+    """The issue's queue row, created if new, locked until the transaction ends."""
+    SyncQueue.objects.bulk_create(
+        [SyncQueue(remote_issue=remote_issue, integration_id=integration_id)],
+        ignore_conflicts=True,  # two first changes to one issue: one insert wins, both lock it
+    )
+    return SyncQueue.objects.select_for_update().get(remote_issue=remote_issue)
 
 
 def enqueue_delivery_on_commit(event_id: int) -> None:
@@ -106,7 +129,7 @@ def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> bool:
 
 
 def deliver_sync_event(event_id: int) -> str:
-    """Deliver one event if it is due and first in its link's queue. Returns the outcome."""
+    """Deliver one event if it is due and first in its issue's queue. Returns the outcome."""
     event = _claim(event_id)
     if event is None:
         return "skipped"
@@ -115,14 +138,25 @@ def deliver_sync_event(event_id: int) -> str:
     except CredentialsUnreadable as error:
         _pause_integration(event, str(error))
         return "paused"
+    except StillLooking as looking:
+        _look_again_later(event, looking.resend_at)
+        return "looking"
     except JiraError as error:
         outcome = _handle_failure(event, error)
         if outcome == "failed":  # a finished event no longer holds up the ones behind it
-            enqueue_next(event.link_id)
+            enqueue_next(event.remote_issue)
         return outcome
     _mark_delivered(event, comment_id)
-    enqueue_next(event.link_id)
+    enqueue_next(event.remote_issue)
     return "delivered"
+
+
+class StillLooking(Exception):
+    """An earlier send may still land: no comment found yet, and the margin is not over."""
+
+    def __init__(self, resend_at: datetime) -> None:
+        super().__init__(f"not before {resend_at:%H:%M:%S}")
+        self.resend_at = resend_at
 
 
 def _claim(event_id: int) -> SyncEvent | None:
@@ -159,7 +193,9 @@ def _ready(event: SyncEvent, now: datetime) -> bool:
     if integration.rate_limited_until and integration.rate_limited_until > now:
         _postpone(event, integration.rate_limited_until)
         return False
-    earlier = SyncEvent.objects.filter(link=link, state__in=UNFINISHED, pk__lt=event.pk)
+    earlier = SyncEvent.objects.filter(
+        remote_issue=event.remote_issue, state__in=UNFINISHED, pk__lt=event.pk
+    )
     return not earlier.exists()
 
 
@@ -171,9 +207,32 @@ def _send(event: SyncEvent) -> str:
             found = client.find_comment_by_property(link.issue_key, PROPERTY_KEY, marker)
             if found:
                 return found
+            resend_at = resend_allowed_at(event)
+            if resend_at > timezone.now():
+                raise StillLooking(resend_at)
         return client.add_comment(
             link.issue_key, outbound.comment_body(event.body), properties={PROPERTY_KEY: marker}
         )
+
+
+def resend_allowed_at(event: SyncEvent) -> datetime:
+    """When an event whose last send had an unknown outcome may be sent again: once Jira can
+    no longer plausibly be completing that send (docs/sync.md, "Outcome unknown")."""
+    if event.uncertain_since is None:  # recorded before this rule existed
+        return timezone.now()
+    return event.uncertain_since + timedelta(seconds=settings.SYNC_LOOKBACK_MARGIN_SECONDS)
+
+
+def _look_again_later(event: SyncEvent, resend_at: datetime) -> None:
+    event.state = SyncState.PENDING
+    event.next_attempt_at = resend_at
+    event.sending_since = None
+    event.last_error = (
+        "Jira did not say whether it added the comment, and it is not there yet; looking "
+        f"again at {resend_at:%H:%M:%S} UTC before sending it again."
+    )
+    event.save(update_fields=["state", "next_attempt_at", "sending_since", "last_error"])
+    enqueue_delivery(event.pk, countdown=(resend_at - timezone.now()).total_seconds())
 
 
 def _mark_delivered(event: SyncEvent, comment_id: str) -> None:
@@ -199,12 +258,19 @@ def _mark_delivered(event: SyncEvent, comment_id: str) -> None:
             action="sync_delivered",
             summary=f"{_label(event)} posted to Jira issue {event.link.issue_key}",
         )
+    # Jira accepts this issue again. Outside the transaction above: a queue row is never
+    # locked while this worker waits for an anomaly row (a change holds them the other way).
+    SyncQueue.objects.filter(remote_issue=event.remote_issue, forbidden_count__gt=0).update(
+        forbidden_count=0, forbidden_at=None, forbidden_reason="", forbidden_project=""
+    )
 
 
 def _handle_failure(event: SyncEvent, error: JiraError) -> str:
-    if isinstance(error, JiraCredentialsRejected | JiraForbidden):
+    if isinstance(error, JiraCredentialsRejected):
         _pause_integration(event, f"{error.message} {error.hint}")
         return "paused"
+    if isinstance(error, JiraForbidden):
+        return _hold_forbidden_issue(event, error)
     if isinstance(error, JiraNotFound):
         _break_link(event, error)
         return "failed"
@@ -231,7 +297,8 @@ def _retry_later(event: SyncEvent, error: JiraError) -> str:
         _fail(event, f"Gave up after {event.attempts} attempts: {error.message}")
         return "failed"
     event.state = SyncState.PENDING
-    event.outcome_unknown = event.outcome_unknown or error.outcome_unknown
+    if error.outcome_unknown:  # the send that may still land ended now
+        event.outcome_unknown, event.uncertain_since = True, now
     event.next_attempt_at = now + timedelta(seconds=delay)
     event.sending_since = None
     event.last_error = error.message[:1000]
@@ -239,6 +306,7 @@ def _retry_later(event: SyncEvent, error: JiraError) -> str:
         update_fields=[
             "state",
             "outcome_unknown",
+            "uncertain_since",
             "next_attempt_at",
             "sending_since",
             "last_error",
@@ -265,8 +333,79 @@ def enqueue_delivery_on_commit_after(event_id: int, until: datetime) -> None:
     transaction.on_commit(lambda: enqueue_delivery(event_id, countdown=delay))
 
 
+def _hold_forbidden_issue(event: SyncEvent, error: JiraForbidden) -> str:
+    """403 on one issue: hold that issue's queue only, then fail its events after
+    SYNC_FORBIDDEN_ATTEMPTS refusals in a row; pause the integration only when Jira refuses
+    issues in several projects at once (docs/sync.md, "403 blast radius")."""
+    now = timezone.now()
+    link = event.link
+    reason = f"{error.message} {error.hint}".strip()
+    refused = _count_refusal(event, now, reason)
+    refusals = f"Jira refused access to issue {link.issue_key}"
+    with transaction.atomic():
+        if refused >= settings.SYNC_FORBIDDEN_ATTEMPTS:
+            _fail_queue(event, f"{refusals} {refused} times in a row: {reason}")
+            delay = None
+        else:
+            delay = backoff_seconds(refused)
+            _hold(event, now + timedelta(seconds=delay), f"{refusals}; retrying: {reason}")
+        _pause_if_refused_across_projects(link.integration_id, now, reason)
+    if delay is None:
+        return "failed"
+    enqueue_delivery(event.pk, countdown=delay)
+    return "held"
+
+
+def _count_refusal(event: SyncEvent, now: datetime, reason: str) -> int:
+    """One more 403 on the event's issue; returns how many in a row. A transaction of its
+    own: the queue row stays locked only for this, never while anomaly rows are touched."""
+    with transaction.atomic():
+        queue = lock_queue(event.remote_issue, event.link.integration_id)
+        queue.forbidden_count += 1
+        queue.forbidden_at, queue.forbidden_reason = now, reason[:500]
+        queue.forbidden_project = project_of(event.link.issue_key)
+        queue.save()
+    return queue.forbidden_count
+
+
+def project_of(issue_key: str) -> str:
+    """The project key an issue key starts with (``DQ-12`` → ``DQ``)."""
+    return issue_key.rpartition("-")[0].upper()
+
+
+def _hold(event: SyncEvent, until: datetime, reason: str) -> None:
+    event.state = SyncState.PENDING
+    event.next_attempt_at = until
+    event.sending_since = None
+    event.last_error = reason[:1000]
+    event.save(update_fields=["state", "next_attempt_at", "sending_since", "last_error"])
+
+
+def _fail_queue(event: SyncEvent, reason: str) -> None:
+    """Fail the event and every event waiting behind it on the same issue."""
+    _fail(event, reason)
+    waiting = SyncEvent.objects.filter(remote_issue=event.remote_issue, state=SyncState.PENDING)
+    for later in waiting.select_related("link__anomaly").order_by("pk"):
+        _fail(later, reason)
+
+
+def _pause_if_refused_across_projects(integration_id: int, now: datetime, reason: str) -> None:
+    since = now - timedelta(seconds=settings.SYNC_FORBIDDEN_WINDOW_SECONDS)
+    projects = sorted(
+        set(
+            SyncQueue.objects.filter(
+                integration_id=integration_id, forbidden_count__gt=0, forbidden_at__gte=since
+            ).values_list("forbidden_project", flat=True)
+        )
+    )
+    if len(projects) >= settings.SYNC_FORBIDDEN_PROJECTS_TO_PAUSE:
+        pause = f"Jira refused access to issues in projects {', '.join(projects)}: {reason}"
+        TicketingIntegration.objects.filter(pk=integration_id).update(attention_reason=pause[:500])
+
+
 def _pause_integration(event: SyncEvent, reason: str) -> None:
-    """401/403: stop sending for the whole integration until a Manager fixes it."""
+    """401 (or unreadable credentials): stop sending for the whole integration until a
+    Manager fixes the credentials, which are global."""
     with transaction.atomic():
         TicketingIntegration.objects.filter(pk=event.link.integration_id).update(
             attention_reason=reason[:500]
@@ -278,12 +417,15 @@ def _pause_integration(event: SyncEvent, reason: str) -> None:
 
 
 def _break_link(event: SyncEvent, error: JiraError) -> None:
+    """404: the issue is gone for every anomaly linked to it, so each such link breaks and
+    every event waiting for the issue fails."""
     reason = error.message[:500]
+    link = event.link
     with transaction.atomic():
-        TicketLink.objects.filter(pk=event.link_id).update(broken_reason=reason)
-        _fail(event, f"The Jira issue was deleted or cannot be seen: {reason}")
-        for later in SyncEvent.objects.filter(link_id=event.link_id, state=SyncState.PENDING):
-            _fail(later, f"The Jira issue was deleted or cannot be seen: {reason}")
+        TicketLink.objects.current().filter(
+            integration_id=link.integration_id, issue_id=link.issue_id
+        ).update(broken_reason=reason)
+        _fail_queue(event, f"The Jira issue was deleted or cannot be seen: {reason}")
 
 
 def fail_pending_events(link: TicketLink, *, reason: str) -> int:
@@ -319,9 +461,9 @@ def _finish(event: SyncEvent, state: str, reason: str) -> None:
     event.save(update_fields=["state", "finished_reason", "sending_since"])
 
 
-def enqueue_next(link_id: int) -> None:
+def enqueue_next(remote_issue: str) -> None:
     following = (
-        SyncEvent.objects.filter(link_id=link_id, state=SyncState.PENDING)
+        SyncEvent.objects.filter(remote_issue=remote_issue, state=SyncState.PENDING)
         .order_by("pk")
         .values_list("pk", flat=True)
         .first()
@@ -342,6 +484,7 @@ def sweep_sync_events() -> dict[str, int]:
     ).update(
         state=SyncState.PENDING,
         outcome_unknown=True,
+        uncertain_since=now,  # the lost send may have reached Jira up to now
         sending_since=None,
         last_error="The worker stopped while sending; checking Jira before resending.",
     )
@@ -352,9 +495,10 @@ def sweep_sync_events() -> dict[str, int]:
 
 
 def due_heads(now: datetime) -> list[int]:
-    """The first unfinished event of each link, where it is pending and due."""
+    """The first unfinished event of each Jira issue, where it is pending and due, oldest
+    first."""
     earlier = SyncEvent.objects.filter(
-        link_id=OuterRef("link_id"), state__in=UNFINISHED, pk__lt=OuterRef("pk")
+        remote_issue=OuterRef("remote_issue"), state__in=UNFINISHED, pk__lt=OuterRef("pk")
     )
     return list(
         SyncEvent.objects.filter(
@@ -364,6 +508,7 @@ def due_heads(now: datetime) -> list[int]:
         )
         .exclude(next_attempt_at__gt=now)
         .filter(~Exists(earlier))
+        .order_by("pk")
         .values_list("pk", flat=True)[:1000]
     )
 
@@ -408,6 +553,8 @@ def retry_sync_event(event: SyncEvent) -> None:
         return
     if event.link.broken_reason:
         TicketLink.objects.filter(pk=event.link_id).update(broken_reason="")
+    # A fresh set of tries for an issue Jira refused (someone says the permission is fixed).
+    SyncQueue.objects.filter(remote_issue=event.remote_issue).update(forbidden_count=0)
     event.state = SyncState.PENDING
     event.attempts = 0
     event.next_attempt_at = None

@@ -7,18 +7,21 @@ when each "worker" runs and what Jira answers at that moment.
 
 from __future__ import annotations
 
+import threading
 import time
 import types
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 
 import pytest
+from django.conf import settings as django_settings
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 import anomalies.models
-from anomalies.models import Anomaly, HistoryEntry, User
+from anomalies.models import Anomaly, Container, Datastore, HistoryEntry, User
 from anomalies.services import (
     acknowledge_anomaly,
     archive_anomaly,
@@ -106,10 +109,14 @@ def run_worker(enqueued: list) -> list[str]:
     raise AssertionError(f"the queue never drained: {outcomes[-10:]}")
 
 
-def make_due(event: SyncEvent) -> None:
-    """Let the backoff pass (the test does not wait for real)."""
+def make_due(event: SyncEvent, *, lookback_over: bool = False) -> None:
+    """Let the backoff pass (the test does not wait for real); with ``lookback_over``, also
+    the look-back margin after a send whose outcome is unknown."""
     SyncEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
     TicketingIntegration.objects.update(rate_limited_until=None)
+    if lookback_over:
+        margin = timedelta(seconds=django_settings.SYNC_LOOKBACK_MARGIN_SECONDS + 1)
+        SyncEvent.objects.filter(pk=event.pk).update(uncertain_since=timezone.now() - margin)
 
 
 def jira_texts(jira_sim, key: str) -> list[str]:
@@ -361,7 +368,7 @@ def test_it_holds_later_events_while_an_earlier_one_waits_to_retry(
     assert deliver(first) == "retry"
     assert deliver(second) == "skipped"
     enqueued.clear()
-    make_due(first)
+    make_due(first, lookback_over=True)
     sweep_sync_events()
 
     assert enqueued == [(first.pk, None)]  # the sweeper enqueues heads of queues only
@@ -369,13 +376,105 @@ def test_it_holds_later_events_while_an_earlier_one_waits_to_retry(
     assert len(jira_texts(jira_sim, "DQ-2")) == 2
 
 
+def test_it_keeps_one_order_per_jira_issue_across_the_anomalies_linked_to_it(
+    anomaly,
+    orders,
+    member_author,
+    dq2,
+    jira_sim,
+    jira_integration,
+    enqueued,
+    django_capture_on_commit_callbacks,
+):
+    other = make_anomaly(orders, description="Another anomaly on the same issue")
+    shared = link_issue(other, jira_integration, "DQ-2")
+    first = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    second = acknowledged(other, member_author, shared, django_capture_on_commit_callbacks)
+    assert first.remote_issue == second.remote_issue
+    jira_sim.control.add_unavailable(count=1, method="POST", path_regex=COMMENTS)
+
+    assert deliver(first) == "retry"
+    # The other anomaly's event waits behind it, though it belongs to another link.
+    assert deliver(second) == "skipped"
+    assert comment_posts(jira_sim)[-1]["status"] == HTTPStatus.SERVICE_UNAVAILABLE
+    enqueued.clear()
+    make_due(first, lookback_over=True)
+    sweep_sync_events()
+
+    assert enqueued == [(first.pk, None)]
+    assert run_worker(enqueued) == ["delivered", "delivered"]
+    delivered = SyncEvent.objects.order_by("delivered_at").values_list("pk", flat=True)
+    assert list(delivered) == [first.pk, second.pk]
+    assert len(jira_texts(jira_sim, "DQ-2")) == 2
+
+
+# serialized_rollback: like every transactional test here, so the tables it empties are
+# refilled the same way for the transactional tests after it.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_it_makes_a_change_to_an_issue_wait_until_an_earlier_change_to_it_commits(
+    anomaly, orders, member_author, jira_integration
+):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs row locks across connections (SQLite has one writer at a time)")
+    # In another datastore: a change locks its anomaly's datastore and container rows too.
+    lake = Datastore.objects.create(name="Lake", connection_type="Snowflake")
+    events_table = Container.objects.create(datastore=lake, name="events")
+    other = make_anomaly(events_table, description="Another anomaly on the same issue")
+    for linked in (anomaly, other):
+        make_link(linked, jira_integration, "DQ-2", issue_id="10042")
+    committed_at: list[float] = []
+    second_done_at: list[float] = []
+
+    def second_change() -> None:
+        try:
+            comment_on_anomaly(other, by=member_author, text="Second.")
+            second_done_at.append(time.monotonic())
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        comment_on_anomaly(anomaly, by=member_author, text="First.")
+        racer = threading.Thread(target=second_change)
+        racer.start()
+        racer.join(timeout=1.0)
+        assert racer.is_alive(), "the second change must wait for the issue's queue lock"
+    committed_at.append(time.monotonic())
+    racer.join(timeout=10)
+
+    assert second_done_at and second_done_at[0] > committed_at[0]
+    first, second = SyncEvent.objects.order_by("pk")
+    assert (first.link.anomaly_id, second.link.anomaly_id) == (anomaly.pk, other.pk)
+    assert first.remote_issue == second.remote_issue
+
+
+def test_it_lets_other_issues_go_while_one_issue_waits(
+    anomaly,
+    orders,
+    member_author,
+    dq2,
+    jira_sim,
+    jira_integration,
+    enqueued,
+    django_capture_on_commit_callbacks,
+):
+    other = make_anomaly(orders, description="Another anomaly")
+    dq3 = link_issue(other, jira_integration, "DQ-3")
+    jira_sim.control.add_unavailable(count=1, method="POST", path_regex=r"/DQ-2/comment$")
+    blocked = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    free = acknowledged(other, member_author, dq3, django_capture_on_commit_callbacks)
+
+    assert deliver(blocked) == "retry"
+    assert deliver(free) == "delivered"
+
+
 # --- what each answer of Jira does -----------------------------------------------------
 
 
-def test_it_retries_a_503_with_backoff(
+def test_it_retries_a_503_with_backoff_looking_for_the_comment_first(
     anomaly, member_author, dq2, jira_sim, enqueued, settings, django_capture_on_commit_callbacks
 ):
     settings.SYNC_BACKOFF_BASE_SECONDS = 10
+    settings.JIRA_READ_TIMEOUT = 1  # the first look waits at least this long
     event = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
     jira_sim.control.add_unavailable(count=1, method="POST", path_regex=COMMENTS)
     enqueued.clear()
@@ -387,13 +486,16 @@ def test_it_retries_a_503_with_backoff(
     event.refresh_from_db()
     assert (event.state, event.attempts) == (SyncState.PENDING, 1)
     assert "HTTP 503" in event.last_error
-    # A 503 means Jira did not process the request: nothing to look for before resending.
-    assert event.outcome_unknown is False
+    # A 503 may come from a proxy after Jira added the comment: look before resending.
+    assert event.outcome_unknown is True
     assert before + timedelta(seconds=7) <= event.next_attempt_at <= after + timedelta(seconds=13)
     ((event_id, countdown),) = enqueued
     assert event_id == event.pk and 7 <= countdown <= 13
-    make_due(event)
+    make_due(event, lookback_over=True)
+    jira_sim.control.clear_requests()
     assert deliver(event) == "delivered"
+    calls = [(r["method"], r["query"].get("expand")) for r in jira_sim.control.requests()]
+    assert calls == [("GET", "properties"), ("POST", None)]
 
 
 def test_it_marks_a_502_on_a_write_as_outcome_unknown_and_looks_before_resending(
@@ -407,7 +509,7 @@ def test_it_marks_a_502_on_a_write_as_outcome_unknown_and_looks_before_resending
     assert event.outcome_unknown is True
 
     jira_sim.control.clear_requests()
-    make_due(event)
+    make_due(event, lookback_over=True)
     assert deliver(event) == "delivered"
     calls = [(r["method"], r["query"].get("expand")) for r in jira_sim.control.requests()]
     assert calls == [("GET", "properties"), ("POST", None)]
@@ -476,6 +578,63 @@ def test_it_finds_a_comment_whose_post_timed_out_instead_of_posting_twice(
     assert comment_posts(jira_sim) == []  # found by its property, not posted again
 
 
+def test_it_finds_a_comment_jira_added_before_answering_503_instead_of_posting_twice(
+    anomaly, member_author, dq2, jira_sim, django_capture_on_commit_callbacks
+):
+    event = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    jira_sim.control.add_fault(
+        "status_after", status=HTTPStatus.SERVICE_UNAVAILABLE, method="POST", path_regex=COMMENTS
+    )
+
+    assert deliver(event) == "retry"
+    jira_sim.control.clear_requests()
+    make_due(event)  # the first look, well inside the look-back margin
+    assert deliver(event) == "delivered"
+
+    assert len(jira_sim.control.comments("DQ-2")) == 1
+    assert comment_posts(jira_sim) == []
+
+
+def test_it_looks_again_after_the_margin_before_resending_a_stalled_post(
+    anomaly, member_author, dq2, jira_sim, settings, django_capture_on_commit_callbacks
+):
+    settings.JIRA_READ_TIMEOUT = 0.3
+    settings.SYNC_LOOKBACK_MARGIN_SECONDS = 120
+    event = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    # Jira completes the post 1.5 s after it arrived, long after the client gave up.
+    jira_sim.control.add_fault("delay", method="POST", path_regex=COMMENTS, seconds=1.5)
+
+    assert deliver(event) == "retry"
+    make_due(event)
+    assert deliver(event) == "looking"  # nothing there yet, and Jira may still add it
+    event.refresh_from_db()
+    assert event.next_attempt_at == event.uncertain_since + timedelta(seconds=120)
+    assert "looking again" in event.last_error
+
+    wait_for_comments(jira_sim, "DQ-2", count=1)  # the stalled post lands
+    assert len(comment_posts(jira_sim)) == 1  # and was not resent
+    make_due(event, lookback_over=True)
+    assert deliver(event) == "delivered"
+    assert len(jira_sim.control.comments("DQ-2")) == 1
+    assert len(comment_posts(jira_sim)) == 1
+
+
+def test_it_resends_after_the_margin_when_the_comment_never_landed(
+    anomaly, member_author, dq2, jira_sim, django_capture_on_commit_callbacks
+):
+    event = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    jira_sim.control.add_unavailable(count=1, method="POST", path_regex=COMMENTS)
+
+    assert deliver(event) == "retry"
+    make_due(event)
+    assert deliver(event) == "looking"
+    make_due(event, lookback_over=True)
+    assert deliver(event) == "delivered"
+
+    assert len(jira_sim.control.comments("DQ-2")) == 1
+    assert len(comment_posts(jira_sim)) == 2
+
+
 def test_it_waits_at_least_a_read_timeout_before_checking_an_unknown_outcome(
     anomaly, member_author, dq2, jira_sim, settings, enqueued, django_capture_on_commit_callbacks
 ):
@@ -524,8 +683,9 @@ def test_it_pauses_the_integration_on_401_and_resumes_after_the_credentials_are_
     )
 
 
-def test_it_pauses_the_integration_on_403_and_resumes_after_the_credentials_are_fixed(
+def test_it_pauses_the_integration_on_403s_in_two_projects_and_resumes_once_fixed(
     anomaly,
+    orders,
     member_author,
     dq2,
     jira_sim,
@@ -534,19 +694,119 @@ def test_it_pauses_the_integration_on_403_and_resumes_after_the_credentials_are_
     django_capture_on_commit_callbacks,
 ):
     event = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
-    # The seeded viewer account may browse but not comment: Jira answers 403.
+    other = make_anomaly(orders, description="An operations anomaly")
+    ops1 = link_issue(other, jira_integration, "OPS-1")
+    ops_event = acknowledged(other, member_author, ops1, django_capture_on_commit_callbacks)
+    # The seeded viewer account may browse but not comment: Jira answers 403 everywhere.
     jira_integration.credentials = "viewer@example.com:viewer-token"
     jira_integration.save(update_fields=["credentials"])
 
-    assert deliver(event) == "paused"
+    # One refused issue holds only its own queue...
+    assert deliver(event) == "held"
+    jira_integration.refresh_from_db()
+    assert jira_integration.attention_reason == ""
+    # ...a refusal in a second project means the account itself lacks the permission.
+    assert deliver(ops_event) == "held"
     jira_integration.refresh_from_db()
     event.refresh_from_db()
     assert "permissions" in jira_integration.attention_reason
-    assert event.state == SyncState.PENDING
+    assert "projects DQ, OPS" in jira_integration.attention_reason
+    assert event.state == SyncState.PENDING and "refused access to issue DQ-2" in event.last_error
 
+    make_due(event)
+    make_due(ops_event)
     assert_resumes_after_fixing_credentials(
         jira_integration, event, jira_sim, enqueued, django_capture_on_commit_callbacks
     )
+
+
+def test_it_holds_only_the_refused_issue_then_fails_it_visibly_and_retryably(
+    anomaly,
+    orders,
+    member_author,
+    dq2,
+    jira_sim,
+    jira_integration,
+    enqueued,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.SYNC_FORBIDDEN_ATTEMPTS = 3
+    other = make_anomaly(orders, description="Another anomaly")
+    dq3 = link_issue(other, jira_integration, "DQ-3")
+    # Issue-level security hides DQ-2 from the account; the rest of the project is fine.
+    jira_sim.control.add_fault(
+        status=HTTPStatus.FORBIDDEN, method="POST", path_regex=r"/DQ-2/comment$", count=100
+    )
+    event = acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        comment_on_anomaly(anomaly, by=member_author, text="Behind the refused one.")
+    behind = SyncEvent.objects.filter(link=dq2).exclude(pk=event.pk).get()
+    free = acknowledged(other, member_author, dq3, django_capture_on_commit_callbacks)
+
+    outcomes = [deliver(event)]
+    assert deliver(free) == "delivered"  # another issue is not held
+    assert deliver(behind) == "skipped"  # the refused issue's own queue is
+    for _ in range(2):
+        make_due(event)
+        outcomes.append(deliver(event))
+
+    assert outcomes == ["held", "held", "failed"]
+    jira_integration.refresh_from_db()
+    assert jira_integration.attention_reason == ""  # one issue never pauses the integration
+    for failed in (event, behind):
+        failed.refresh_from_db()
+        assert failed.state == SyncState.FAILED
+        assert failed.finished_reason.startswith("Jira refused access to issue DQ-2 3 times")
+    history = HistoryEntry.objects.filter(anomaly=anomaly, action="sync_failed")
+    assert history.count() == 2
+    assert len(comment_posts(jira_sim)) == 4  # 3 tries for DQ-2, 1 for DQ-3; no loop
+
+    jira_sim.control.clear_faults()  # the permission is fixed in Jira
+    enqueued.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_sync_event(event)
+    with django_capture_on_commit_callbacks(execute=True):
+        retry_sync_event(behind)
+    assert run_worker(enqueued).count("delivered") == 2
+    assert len(jira_texts(jira_sim, "DQ-2")) == 2
+
+
+def test_it_ends_a_403_that_stays_after_a_resume_instead_of_pausing_forever(
+    anomaly,
+    orders,
+    member_author,
+    dq2,
+    jira_sim,
+    jira_integration,
+    enqueued,
+    settings,
+    django_capture_on_commit_callbacks,
+):
+    settings.SYNC_FORBIDDEN_ATTEMPTS = 3
+    other = make_anomaly(orders, description="An operations anomaly")
+    ops1 = link_issue(other, jira_integration, "OPS-1")
+    events = [
+        acknowledged(anomaly, member_author, dq2, django_capture_on_commit_callbacks),
+        acknowledged(other, member_author, ops1, django_capture_on_commit_callbacks),
+    ]
+    jira_sim.control.add_fault(
+        status=HTTPStatus.FORBIDDEN, method="POST", path_regex=COMMENTS, count=100
+    )
+
+    rounds = 0
+    while SyncEvent.objects.filter(state=SyncState.PENDING).exists():
+        rounds += 1
+        assert rounds <= 5, "a 403 that stays must end in failed events, not a loop"
+        for event in events:
+            make_due(event)
+            deliver(event)
+            # A Manager re-saves the same credentials: the integration resumes.
+            TicketingIntegration.objects.update(attention_reason="")
+
+    assert rounds == 3
+    assert set(SyncEvent.objects.values_list("state", flat=True)) == {SyncState.FAILED}
+    assert len(comment_posts(jira_sim)) == 6
 
 
 def assert_resumes_after_fixing_credentials(
@@ -562,8 +822,9 @@ def assert_resumes_after_fixing_credentials(
 
     integration.refresh_from_db()
     assert integration.attention_reason == ""
-    assert enqueued == [(event.pk, None)]
-    assert run_worker(enqueued) == ["delivered"]
+    waiting = list(SyncEvent.objects.filter(state=SyncState.PENDING).values_list("pk", flat=True))
+    assert enqueued == [(pk, None) for pk in waiting] and event.pk in waiting
+    assert run_worker(enqueued) == ["delivered"] * len(waiting)
     assert len(jira_sim.control.comments("DQ-2")) == 1
 
 

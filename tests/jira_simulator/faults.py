@@ -4,12 +4,13 @@ A fault spec (``POST /_sim/faults``)::
 
     {"match": {"method": "POST", "path_regex": "/comment$"},
      "count": 1 | "for_seconds": 5,
-     "action": "status" | "delay" | "timeout" | "drop_before" | "drop_after",
+     "action": "status" | "delay" | "timeout" | "drop_before" | "drop_after" | "status_after",
      "status": 429, "headers": {...}, "body": {...}, "seconds": 2}
 
 ``status`` answers without processing; ``delay`` waits then processes; ``timeout`` holds the
 connection ``seconds`` without answering, then closes it; ``drop_before`` closes it without
-processing; ``drop_after`` processes (e.g. the comment *is* created) and closes without answering.
+processing; ``drop_after`` processes (e.g. the comment *is* created) and closes without answering;
+``status_after`` processes, then answers ``status`` anyway (a proxy's 503 after Jira's success).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-ACTIONS = ("status", "delay", "timeout", "drop_before", "drop_after")
+ACTIONS = ("status", "delay", "timeout", "drop_before", "drop_after", "status_after")
 NO_BODY = object()  # a fault whose "body" is JSON null answers with an empty body
 DEFAULT_LIMIT_HEADER = "100"  # Jira's default burst budget per endpoint (§2.4)
 

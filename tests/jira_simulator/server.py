@@ -208,25 +208,33 @@ class JiraRequestHandler(BaseHTTPRequestHandler):
             app.log_request(request, response.status, "fault:drop_after")
             self._drop()  # processed, but the client never learns the outcome
             return
+        if fault is not None and fault.action == "status_after":
+            app.log_request(request, fault.status, "fault:status_after")
+            self._write(self._fault_response(fault))  # processed, yet answered as failed
+            return
         # Logged before answering: a client that reads the log right after its answer (or
         # one that gave up waiting) must find the request there.
         app.log_request(request, response.status, f"fault:{fault.action}" if fault else "ok")
         self._write(response)
 
+    @staticmethod
+    def _fault_response(fault: Fault) -> Response:
+        body = fault.body
+        if fault.body is NO_BODY:
+            body = {"errorMessages": [f"Simulated HTTP {fault.status}"], "errors": {}}
+        return Response(fault.status, body, dict(fault.headers))
+
     def _fault_ends_request(self, fault: Fault, request: Request) -> bool:
         """Apply the pre-processing part of a fault; ``True`` when nothing else must happen."""
         app = self.server.app
-        if fault.action == "drop_after":
+        if fault.action in ("drop_after", "status_after"):
             return False
         if fault.action == "delay":
             app.stopping.wait(fault.seconds)
             return False
         if fault.action == "status":
-            body = None if fault.body is NO_BODY else fault.body
-            if fault.body is NO_BODY:
-                body = {"errorMessages": [f"Simulated HTTP {fault.status}"], "errors": {}}
             app.log_request(request, fault.status, "fault:status")
-            self._write(Response(fault.status, body, dict(fault.headers)))
+            self._write(self._fault_response(fault))
             return True
         if fault.action == "timeout":
             app.stopping.wait(fault.seconds)
