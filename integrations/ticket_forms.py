@@ -10,7 +10,7 @@ from django import forms
 from .jira import CreateField, JiraIssueType, JiraProject, JiraUser
 from .jira.adf import text_to_adf
 
-SUMMARY_LIMIT = 254  # Jira: "Summary must be less than 255 characters."
+SUMMARY_LIMIT = 255  # Jira accepts 255; its error text says "less than 255" (docs/jira-api.md)
 # Fields the seven standard inputs already cover, or that Jira fills in itself.
 STANDARD_FIELDS = {
     "project",
@@ -26,6 +26,8 @@ CUSTOM_PREFIX = "jira_"
 
 
 class CreateTicketForm(forms.Form):
+    # One token per opened form: submitting the same form twice creates one issue.
+    request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
     project = forms.ChoiceField(label="Project")
     issue_type = forms.ChoiceField(label="Issue type")
     summary = forms.CharField(

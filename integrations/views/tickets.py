@@ -17,6 +17,7 @@ from .. import services
 from ..create_flow import build_create_form, submit_create_form
 from ..jira import JiraError
 from ..models import CredentialsUnreadable, SyncEvent, TicketingIntegration, TicketLink
+from ..services.creating import earlier_outcome_unknown
 
 
 def _back_to(anomaly_id: int):
@@ -49,9 +50,14 @@ def create_ticket(request, anomaly_id: int):
             return _back_to(anomaly_id)
         return _jira_unavailable(request, access.anomaly, submitted, error)
     if submitted is not None and not refreshing and form.is_valid():
-        link = submit_create_form(form, integration, access.anomaly, by=request.user)
-        if link is not None:
-            messages.success(request, f"Created Jira issue {link.issue_key} and linked it.")
+        try:
+            result = submit_create_form(form, integration, access.anomaly, by=request.user)
+        except services.TicketError as error:
+            return _create_failed(request, access.anomaly, submitted, error)
+        if result is not None:
+            messages.success(
+                request, CREATED_MESSAGES[result.how].format(key=result.link.issue_key)
+            )
             return _back_to(anomaly_id)
     return render(
         request,
@@ -64,8 +70,33 @@ def create_ticket(request, anomaly_id: int):
     )
 
 
+CREATED_MESSAGES = {
+    "created": "Created Jira issue {key} and linked it.",
+    "recovered": "Created Jira issue {key} and linked it (Jira's answer was lost; Qualytics "
+    "found the issue it had created).",
+    "already_created": "This form had already created Jira issue {key}; it is linked. "
+    "Nothing new was created.",
+}
+
+
+def _create_failed(request, anomaly, submitted, error: services.TicketError):
+    """Jira failed during the create itself: say whether anything was created."""
+    return _unavailable_page(
+        request, anomaly, submitted, message=error.message, unknown=error.outcome_unknown
+    )
+
+
 def _jira_unavailable(request, anomaly, submitted, error: JiraError):
-    """Jira failed while the form was being sent: keep everything typed for a retry."""
+    """Jira failed while the form was being prepared: nothing was sent by this request, but
+    an earlier submit of the same form may still have an unknown outcome."""
+    token = submitted.get("request_token") or ""
+    unknown = bool(token) and earlier_outcome_unknown(request.user, f"form:{token}")
+    message = f"{error.message} {error.hint}"
+    return _unavailable_page(request, anomaly, submitted, message=message, unknown=unknown)
+
+
+def _unavailable_page(request, anomaly, submitted, *, message: str, unknown: bool):
+    """Keep everything typed (and the form's token) for a retry that cannot duplicate."""
     kept = [
         (name, value)
         for name, values in submitted.lists()
@@ -75,7 +106,7 @@ def _jira_unavailable(request, anomaly, submitted, error: JiraError):
     return render(
         request,
         "integrations/create_ticket_unavailable.html",
-        {"anomaly": anomaly, "kept": kept, "error": error},
+        {"anomaly": anomaly, "kept": kept, "message": message, "outcome_unknown": unknown},
         status=HTTPStatus.SERVICE_UNAVAILABLE,
     )
 
