@@ -21,6 +21,7 @@ from ..jira import (
 from ..jira.errors import HINT_FORBIDDEN, HINT_ISSUE_TYPE_NOT_FOUND
 from ..models import Connector, IntegrationState, TicketingIntegration
 from .clients import Credentials, jira_client
+from .reconnect import DISCONNECTED_REASON, reattach_history_links
 from .sync import cancel_pending_events, resume_integration
 
 CHECK_AUTHENTICATION = "Authentication"
@@ -186,12 +187,15 @@ def connect_integration(
     report: ConnectionReport,
     by: User,
     connector: str = Connector.JIRA,
+    reattach_links: bool = True,
 ) -> TicketingIntegration:
-    """Store a connection that passed its checks. Raises AlreadyConnected."""
+    """Store a connection that passed its checks; unless told not to, re-attach the links
+    earlier connections to the same site left as history (``reattached_link_count``).
+    Raises AlreadyConnected."""
     now = timezone.now()
     try:
         with transaction.atomic():
-            return TicketingIntegration.objects.create(
+            integration = TicketingIntegration.objects.create(
                 connector=connector,
                 host_url=host_url,
                 credentials=credentials.joined(),
@@ -203,6 +207,9 @@ def connect_integration(
                 last_test_ok=report.ok,
                 last_test_checks=report.as_json(),
             )
+            reattached = reattach_history_links(integration) if reattach_links else []
+            integration.reattached_link_count = len(reattached)
+            return integration
     except IntegrityError:
         raise AlreadyConnected(connected_integration()) from None
 
@@ -264,9 +271,7 @@ def disconnect_integration(integration: TicketingIntegration, *, by: User) -> in
 
 
 def _cancel_pending_events(integration: TicketingIntegration) -> int:
-    return cancel_pending_events(
-        integration=integration, reason="The integration was disconnected."
-    )
+    return cancel_pending_events(integration=integration, reason=DISCONNECTED_REASON)
 
 
 def _announce_integration_changed(integration: TicketingIntegration) -> None:

@@ -32,6 +32,7 @@ from .creating import (
     NothingCreated,
     create_once,
 )
+from .reconnect import reattach_history_link
 from .sync import cancel_pending_events
 
 logger = logging.getLogger(__name__)
@@ -206,6 +207,9 @@ def _store_link(
     details: IssueSummary | None,
 ) -> TicketLink:
     now = timezone.now()
+    reattached = reattach_history_link(anomaly, integration, issue_id)
+    if reattached is not None:  # the same site's history link: one link, not two
+        return _refreshed(reattached, details, now)
     link = TicketLink(
         anomaly=anomaly,
         integration=integration,
@@ -232,6 +236,15 @@ def _store_link(
     except IntegrityError:
         raise TicketError(f"{issue_key} is already linked to this anomaly.") from None
     _refresh_soon(link)
+    return link
+
+
+def _refreshed(link: TicketLink, details: IssueSummary | None, now) -> TicketLink:
+    if details:
+        apply_status(link, details, now)
+        link.save(update_fields=list(TicketLink.STATUS_FIELDS))
+    else:
+        _refresh_soon(link)
     return link
 
 

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,7 @@ from .. import services
 from ..create_flow import build_create_form, submit_create_form
 from ..jira import JiraError
 from ..models import CredentialsUnreadable, SyncEvent, TicketingIntegration, TicketLink
+from ..services import reconnect
 from ..services.creating import earlier_outcome_unknown
 
 
@@ -208,3 +210,13 @@ def retry_event(request, event_id: int):
     services.retry_sync_event(event)
     messages.success(request, f"Retrying the comment to {event.link.issue_key}.")
     return _back_to(event.link.anomaly_id)
+
+
+@login_required
+@require_POST
+def send_missed_comments(request, anomaly_id: int):
+    """Send the comments this anomaly owed Jira while it was disconnected."""
+    access = get_anomaly_access(request.user, anomaly_id, Action.LINK_TICKET)
+    sent = reconnect.send_missed_events(by=request.user, anomaly=access.anomaly)
+    messages.success(request, f"Sending {sent} missed comment{pluralize(sent)} to Jira.")
+    return _back_to(anomaly_id)
