@@ -46,6 +46,7 @@ from ..models import (
 )
 from ..sections import links_with_sync_state
 from ..ticket_forms import CUSTOM_PREFIX, CreateTicketForm
+from ..views.tickets import broken_reference_refusal
 
 STANDARD_TICKET_KEYS = ("project", "issue_type", "summary", "description", "priority", "assignee")
 CUSTOM_FIELDS_KEY = "fields"
@@ -422,6 +423,8 @@ def retry_sync_event(request: HttpRequest, event_id: int):
     if event is None:
         raise Http404("No such sync event.")
     get_anomaly_access(request.user, event.link.anomaly_id, Action.LINK_TICKET)
+    if event.link.is_broken:
+        raise ApiError(HTTPStatus.CONFLICT, broken_reference_refusal(event.link.issue_key))
     if event.state != SyncState.FAILED:
         raise ApiError(
             HTTPStatus.CONFLICT, f"Only a failed event can be retried; this one is {event.state}."

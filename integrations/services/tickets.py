@@ -357,8 +357,23 @@ def remove_ticket_link(link: TicketLink, *, by: User) -> None:
 # --- status refresh -----------------------------------------------------------------------
 
 
+@dataclasses.dataclass
+class RefreshResult:
+    """What a refresh did: statuses read, issues found gone, and why Jira could not answer."""
+
+    refreshed: int = 0
+    broken: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
 def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
     """Refresh summary and status of current links, 100 keys per JQL call. Returns count."""
+    return refresh_links(link_ids).refreshed
+
+
+def refresh_links(link_ids: list[int] | None = None) -> RefreshResult:
+    """Like refresh_ticket_statuses, telling apart a refresh Jira refused (credentials, an
+    outage: every status Unknown, with the reason) from issues that are gone (broken)."""
     links = (
         TicketLink.objects.current()
         .filter(integration__state=IntegrationState.CONNECTED, broken_reason="")
@@ -369,28 +384,38 @@ def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
     by_integration: dict[int, list[TicketLink]] = {}
     for link in links:
         by_integration.setdefault(link.integration_id, []).append(link)
-    refreshed = 0
+    result = RefreshResult()
     for group in by_integration.values():
-        refreshed += _refresh_group(group[0].integration, group)
-    return refreshed
+        _refresh_group(group[0].integration, group, result)
+    return result
 
 
-def _refresh_group(integration: TicketingIntegration, links: list[TicketLink]) -> int:
+def _refresh_group(
+    integration: TicketingIntegration, links: list[TicketLink], result: RefreshResult
+) -> None:
     now = timezone.now()
     try:
         with client_for(integration) as client:
             lookup = client.search_issues_by_keys({link.issue_key for link in links})
     except (JiraError, CredentialsUnreadable) as error:  # the status becomes Unknown, with why
-        reason = getattr(error, "message", str(error))[:500]
+        reason = _refresh_failure(error)
         TicketLink.objects.filter(pk__in=[link.pk for link in links]).update(
             status_name="", status_category=StatusCategory.UNKNOWN, status_error=reason
         )
-        return 0
+        result.errors.append(reason)
+        return
     for link in links:
         issue = lookup.found.get(link.issue_key.upper())
         if issue is None:
             link.mark_broken("The issue was deleted, or the Jira account cannot see it.", at=now)
+            result.broken += 1
         else:
             apply_status(link, issue, now)
+            result.refreshed += 1
     TicketLink.objects.bulk_update(links, TicketLink.STATUS_FIELDS)
-    return len(links)
+
+
+def _refresh_failure(error: JiraError | CredentialsUnreadable) -> str:
+    if isinstance(error, CredentialsUnreadable):
+        return str(error)
+    return f"{error.message} {error.hint}".strip()[:500]

@@ -20,6 +20,7 @@ from ..jira import JiraError
 from ..models import CredentialsUnreadable, SyncEvent, TicketingIntegration, TicketLink
 from ..services import reconnect
 from ..services.creating import earlier_outcome_unknown
+from ..services.tickets import refresh_links
 
 
 def _back_to(anomaly_id: int):
@@ -197,8 +198,20 @@ def refresh_tickets(request, anomaly_id: int):
     link_ids = list(
         TicketLink.objects.current().filter(anomaly=access.anomaly).values_list("pk", flat=True)
     )
-    refreshed = services.refresh_ticket_statuses(link_ids)
-    messages.info(request, f"Refreshed {refreshed} linked ticket{'s' if refreshed != 1 else ''}.")
+    result = refresh_links(link_ids)
+    for reason in result.errors:
+        messages.error(request, f"The statuses could not be refreshed: {reason}")
+    if result.broken:
+        messages.warning(
+            request,
+            f"{result.broken} linked issue{pluralize(result.broken)} "
+            f"{'was' if result.broken == 1 else 'were'} not found in Jira (deleted, or the "
+            "account cannot see them): remove the link or relink.",
+        )
+    if result.refreshed or not (result.errors or result.broken):
+        messages.success(
+            request, f"Refreshed {result.refreshed} linked ticket{pluralize(result.refreshed)}."
+        )
     return _back_to(anomaly_id)
 
 
@@ -207,6 +220,9 @@ def refresh_tickets(request, anomaly_id: int):
 def retry_event(request, event_id: int):
     event = get_object_or_404(SyncEvent.objects.select_related("link"), pk=event_id)
     get_anomaly_access(request.user, event.link.anomaly_id, Action.LINK_TICKET)
+    if event.link.is_broken:
+        messages.error(request, broken_reference_refusal(event.link.issue_key))
+        return _back_to(event.link.anomaly_id)
     services.retry_sync_event(event)
     messages.success(request, f"Retrying the comment to {event.link.issue_key}.")
     return _back_to(event.link.anomaly_id)
@@ -220,3 +236,10 @@ def send_missed_comments(request, anomaly_id: int):
     sent = reconnect.send_missed_events(by=request.user, anomaly=access.anomaly)
     messages.success(request, f"Sending {sent} missed comment{pluralize(sent)} to Jira.")
     return _back_to(anomaly_id)
+
+
+def broken_reference_refusal(issue_key: str) -> str:
+    return (
+        f"{issue_key} is a broken reference (deleted in Jira, or the account cannot see it): "
+        "retrying cannot help. Remove the link or relink."
+    )
