@@ -73,7 +73,13 @@ class CreateTicketForm(forms.Form):
         if meta is None:  # this issue type has no priority: hide the input
             del self.fields["priority"]
             return
-        self.fields["priority"].choices = [("", "Default")] + [
+        # The blank choice says what leaving it blank does: Jira's default, no priority, or
+        # (required, no default) nothing valid: a prompt to choose.
+        if meta.has_default_value:
+            blank = "Default"
+        else:
+            blank = "Choose…" if meta.required else "None"
+        self.fields["priority"].choices = [("", blank)] + [
             (value.id, value.name) for value in meta.allowed_values
         ]
         self.fields["priority"].required = meta.required and not meta.has_default_value

@@ -59,6 +59,13 @@ MAX_PAGES = 50  # 50 pages of 100 covers Jira's 5,000-comments-per-issue limit
 ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 # Jira's 400 answers naming keys it cannot resolve (old search; kept for safety).
 UNKNOWN_KEY_MESSAGE = re.compile(r"key '([A-Za-z][A-Za-z0-9_]*-[0-9]+)'")
+# Paths of Jira Cloud's issue views whose last segment is the key (docs/jira-api.md).
+ISSUE_URL_PATH = re.compile(
+    r"/(?:browse"
+    r"|(?:jira/(?:software|core|work-management)(?:/c)?/)?projects/[^/]+/issues"
+    r"|jira/servicedesk/projects/[^/]+/(?:issues|queues(?:/[^/]+)*))"
+    r"/(?P<key>[^/]+)/?"
+)
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 logger = logging.getLogger(__name__)
 
@@ -353,7 +360,13 @@ class JiraClient:
         return BROWSE_URL.format(host=self.host_url, issue=key.upper())
 
     def issue_key_from_browse_url(self, url: str) -> str | None:
-        """The key in ``{host}/browse/KEY`` or ``…?selectedIssue=KEY`` on this site, else None."""
+        """The issue key of a Jira Cloud issue URL on this site, else None.
+
+        Accepted (docs/jira-api.md, "Issue URLs"): ``/browse/KEY``; a project's issue view
+        ``/jira/software[/c]/projects/P/issues/KEY``, ``/projects/P/issues/KEY``; a service
+        desk queue ``/jira/servicedesk/projects/P/queues/custom/N/KEY``; any board, backlog or
+        list view with ``?selectedIssue=KEY``.
+        """
         parts = urlsplit(url.strip())
         try:
             origin = normalize_host_url(
@@ -363,8 +376,9 @@ class JiraClient:
             return None
         if origin != self.host_url:
             return None
-        match = re.fullmatch(r"/browse/([^/]+)/?", parts.path)
-        candidates = [match.group(1)] if match else parse_qs(parts.query).get("selectedIssue", [])
+        selected = parse_qs(parts.query).get("selectedIssue", [])
+        match = ISSUE_URL_PATH.fullmatch(parts.path)
+        candidates = selected or ([match.group("key")] if match else [])
         keys = [key.upper() for key in candidates if ISSUE_KEY.fullmatch(key)]
         return keys[0] if keys else None
 
