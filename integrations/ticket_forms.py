@@ -75,10 +75,7 @@ class CreateTicketForm(forms.Form):
             return
         # The blank choice says what leaving it blank does: Jira's default, no priority, or
         # (required, no default) nothing valid: a prompt to choose.
-        if meta.has_default_value:
-            blank = "Default"
-        else:
-            blank = "Choose…" if meta.required else "None"
+        blank = "Default" if meta.has_default_value else ("Choose…" if meta.required else "None")
         self.fields["priority"].choices = [("", blank)] + [
             (value.id, value.name) for value in meta.allowed_values
         ]
