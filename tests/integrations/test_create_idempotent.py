@@ -144,7 +144,7 @@ def test_it_creates_two_issues_from_two_opened_forms(
     assert len(created_issues(jira_sim)) == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_creates_one_issue_for_a_double_click(
     anomaly, member_reporter, jira_sim, jira_integration
 ):
