@@ -20,6 +20,7 @@ class IntegrationsConfig(AppConfig):
         register_row_annotator(sections.ticket_keys_by_anomaly)
         register_detail_field("ticket_links", links_json)
         anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
+        anomaly_changed.connect(_hold_missed_events, dispatch_uid="integrations.hold_missed")
         validate_host_policy_setting()
         load_publishing_transport()
 
@@ -28,3 +29,9 @@ def _queue_sync_events(sender, change, **kwargs) -> None:
     from .services import queue_sync_events
 
     queue_sync_events(change)
+
+
+def _hold_missed_events(sender, change, **kwargs) -> None:
+    from .services.reconnect import hold_missed_events
+
+    hold_missed_events(change)

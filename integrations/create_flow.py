@@ -3,18 +3,19 @@ build the form from it, and submit it."""
 
 from __future__ import annotations
 
+import uuid
+
 from anomalies.models import Anomaly
 
 from . import services
 from .jira import JiraClient
-from .models import TicketLink
-from .ticket_forms import CreateTicketForm
+from .ticket_forms import SUMMARY_LIMIT, CreateTicketForm
 
 
 def default_summary(anomaly: Anomaly) -> str:
     # A summary is one line (the form and Jira refuse newlines); a description may have many.
     one_line = " ".join(anomaly.description.split())
-    return f"Anomaly #{anomaly.pk}: {one_line}"[:254]
+    return f"Anomaly #{anomaly.pk}: {one_line}"[:SUMMARY_LIMIT]
 
 
 def build_create_form(integration, anomaly, submitted, refreshing: bool) -> CreateTicketForm:
@@ -23,7 +24,11 @@ def build_create_form(integration, anomaly, submitted, refreshing: bool) -> Crea
     with services.client_for(integration) as client:
         metadata = load_create_metadata(client, integration, values)
     if submitted is None or refreshing:
-        initial = {"summary": default_summary(anomaly), **_initial_from(submitted)}
+        initial = {
+            "summary": default_summary(anomaly),
+            "request_token": uuid.uuid4(),
+            **_initial_from(submitted),
+        }
         initial.update(project=metadata["project_key"], issue_type=metadata["issue_type_id"])
         return CreateTicketForm(initial=initial, **metadata["choices"])
     return CreateTicketForm(submitted, **metadata["choices"])
@@ -74,8 +79,11 @@ def _assignees(client: JiraClient, project_key: str, values) -> list:
     return found
 
 
-def submit_create_form(form: CreateTicketForm, integration, anomaly, *, by) -> TicketLink | None:
-    """Create the issue; Jira's refusals land on the form beside the fields they name."""
+def submit_create_form(
+    form: CreateTicketForm, integration, anomaly, *, by, token: str | None = None
+) -> services.CreateResult | None:
+    """Create the issue once per form; Jira's refusals land on the form beside the fields
+    they name. Jira failing (outage, lost answer) raises TicketError with ``jira_outage``."""
     data = form.cleaned_data
     issue = services.NewIssue(
         project_key=data["project"],
@@ -87,9 +95,15 @@ def submit_create_form(form: CreateTicketForm, integration, anomaly, *, by) -> T
         assignee_account_id=data["assignee"] or "",
         extra_fields=form.extra_jira_fields(),
     )
+    form_token = data.get("request_token")
+    token = token or (f"form:{form_token}" if form_token else None)
     try:
-        return services.create_ticket(anomaly, issue, integration=integration, by=by)
+        return services.create_ticket_once(
+            anomaly, issue, integration=integration, by=by, token=token
+        )
     except services.TicketError as error:
+        if error.jira_outage and not error.field_errors:
+            raise
         for jira_field, message in error.field_errors.items():
             form.add_error(form.form_field_for(jira_field), message)
         if not error.field_errors:

@@ -51,6 +51,15 @@ class ConnectForm(forms.Form):
         max_length=50,
         widget=forms.TextInput(attrs={"placeholder": "DQ"}),
     )
+    reattach_links = forms.BooleanField(
+        label="Keep the links of earlier connections to this site",
+        required=False,
+        initial=True,
+        help_text="If this Jira site was connected before, its ticket links are re-attached: "
+        "they refresh at once and sync again from now on. Comments owed while it was "
+        "disconnected are not sent unless you ask (per anomaly, or all at once in Settings). "
+        "Links to another site stay as history.",
+    )
 
     def clean_host_url(self) -> str:
         try:

@@ -220,6 +220,50 @@ class TicketLink(models.Model):
         self.last_synced_at = at
 
 
+class CreateAttempt(models.Model):
+    """One submitted Create Ticket form (page or API), keyed by the form's own token, so a
+    double click, a back button or a client retry never creates a second Jira issue.
+
+    The issue is created with an entity property holding ``marker``; when Jira's answer is
+    lost, the issue is looked for by that marker before anything else is said or sent
+    (docs/jira-api.md, "Finding an issue after a lost create answer").
+    """
+
+    class State(models.TextChoices):
+        SENDING = "sending", "Being created"
+        CREATED = "created", "Created and linked"
+        UNKNOWN = "unknown", "Outcome unknown"
+        NOT_CREATED = "not_created", "Not created"
+
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    # The form's hidden token, or the API's Idempotency-Key header; unique per user.
+    token = models.CharField(max_length=100)
+    marker = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    anomaly = models.ForeignKey("anomalies.Anomaly", on_delete=models.CASCADE, related_name="+")
+    integration = models.ForeignKey(
+        TicketingIntegration, on_delete=models.PROTECT, related_name="+"
+    )
+    project_key = models.CharField(max_length=50)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.SENDING)
+    started_at = models.DateTimeField()
+    link = models.ForeignKey(
+        TicketLink, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    last_error = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requested_by", "token"], name="one_create_attempt_per_form"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"create {self.token} ({self.state})"
+
+
 class SyncState(models.TextChoices):
     PENDING = "pending", "Pending"
     SENDING = "sending", "Sending"

@@ -8,6 +8,7 @@ from anomalies.permissions import AnomalyAccess
 
 from .models import SyncEvent, SyncState, TicketLink
 from .services import connected_integration
+from .services.reconnect import missed_events
 
 
 def links_with_sync_state(anomaly_id: int):
@@ -44,6 +45,7 @@ def render_linked_tickets(request, access: AnomalyAccess):
         "anomaly": access.anomaly,
         "access": access,
         "integration": integration,
+        "missed_count": missed_events(access.anomaly).count() if integration else 0,
         "links": list(
             links_with_sync_state(access.anomaly.pk).prefetch_related(
                 Prefetch("sync_events", SyncEvent.objects.order_by("-pk"), to_attr="events")

@@ -10,7 +10,7 @@ from django import forms
 from .jira import CreateField, JiraIssueType, JiraProject, JiraUser
 from .jira.adf import text_to_adf
 
-SUMMARY_LIMIT = 254  # Jira: "Summary must be less than 255 characters."
+SUMMARY_LIMIT = 255  # Jira accepts 255; its error text says "less than 255" (docs/jira-api.md)
 # Fields the seven standard inputs already cover, or that Jira fills in itself.
 STANDARD_FIELDS = {
     "project",
@@ -26,6 +26,8 @@ CUSTOM_PREFIX = "jira_"
 
 
 class CreateTicketForm(forms.Form):
+    # One token per opened form: submitting the same form twice creates one issue.
+    request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
     project = forms.ChoiceField(label="Project")
     issue_type = forms.ChoiceField(label="Issue type")
     summary = forms.CharField(
@@ -71,7 +73,10 @@ class CreateTicketForm(forms.Form):
         if meta is None:  # this issue type has no priority: hide the input
             del self.fields["priority"]
             return
-        self.fields["priority"].choices = [("", "Default")] + [
+        # The blank choice says what leaving it blank does: Jira's default, no priority, or
+        # (required, no default) nothing valid: a prompt to choose.
+        blank = "Default" if meta.has_default_value else ("Choose…" if meta.required else "None")
+        self.fields["priority"].choices = [("", blank)] + [
             (value.id, value.name) for value in meta.allowed_values
         ]
         self.fields["priority"].required = meta.required and not meta.has_default_value

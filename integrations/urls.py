@@ -11,6 +11,11 @@ urlpatterns = [
     path("settings/integrations/<int:pk>/test/", views.test_connection, name="test"),
     path("settings/integrations/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
     path(
+        "settings/integrations/<int:pk>/send-missed/",
+        views.send_missed_comments,
+        name="send_missed",
+    ),
+    path(
         "settings/integrations/<int:pk>/webhook/set-up/",
         views.set_up_webhook,
         name="webhook_set_up",
@@ -35,6 +40,11 @@ urlpatterns = [
     path("anomalies/<int:anomaly_id>/tickets/link/", views.link_ticket, name="link"),
     path("anomalies/<int:anomaly_id>/tickets/search/", views.search_tickets, name="search"),
     path("anomalies/<int:anomaly_id>/tickets/refresh/", views.refresh_tickets, name="refresh"),
+    path(
+        "anomalies/<int:anomaly_id>/tickets/send-missed/",
+        views.send_anomaly_missed_comments,
+        name="send_missed_for_anomaly",
+    ),
     path("ticket-links/<int:link_id>/remove/", views.remove_link, name="remove_link"),
     path("sync-events/<int:event_id>/retry/", views.retry_event, name="retry_event"),
 ]

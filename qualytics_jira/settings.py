@@ -227,6 +227,10 @@ JIRA_ALLOW_INSECURE_LOOPBACK = env.bool("JIRA_ALLOW_INSECURE_LOOPBACK", default=
 TICKETING_ALLOWED_PRIVATE_HOSTS = env.list("TICKETING_ALLOWED_PRIVATE_HOSTS", default=[])
 JIRA_CONNECT_TIMEOUT = env.float("JIRA_CONNECT_TIMEOUT", default=3.05)
 JIRA_READ_TIMEOUT = env.float("JIRA_READ_TIMEOUT", default=15.0)
+# After a create whose answer was lost, how often to look again for the issue by its marker
+# when the first lookup misses (Jira's search index may lag a create), and the pause between.
+JIRA_CREATE_LOOKUP_RETRIES = env.int("JIRA_CREATE_LOOKUP_RETRIES", default=1)
+JIRA_CREATE_LOOKUP_PAUSE = env.float("JIRA_CREATE_LOOKUP_PAUSE", default=1.0)
 
 # --- Celery -------------------------------------------------------------------------------
 # Without a broker URL, kombu's filesystem transport needs no server (fresh machines, demo).

@@ -66,6 +66,7 @@ def _connect(request: HttpRequest) -> JsonResponse:
     if existing:
         raise ApiError(HTTPStatus.CONFLICT, str(services.AlreadyConnected(existing)))
     payload = read_json(request)
+    payload = {"reattach_links": True, **payload} if isinstance(payload, dict) else payload
     data = clean_json(ConnectForm(payload), payload)
     report = services.check_connection(
         data["host_url"], data["credentials"], data["default_project_key"]
@@ -78,10 +79,12 @@ def _connect(request: HttpRequest) -> JsonResponse:
             default_project_key=data["default_project_key"],
             report=report,
             by=request.user,
+            reattach_links=data["reattach_links"],
         )
     except services.AlreadyConnected as error:
         raise ApiError(HTTPStatus.CONFLICT, str(error)) from None
-    return JsonResponse(integration_json(connected), status=HTTPStatus.CREATED)
+    body = {**integration_json(connected), "reattached_links": connected.reattached_link_count}
+    return JsonResponse(body, status=HTTPStatus.CREATED)
 
 
 def _refuse_failed_checks(report: services.ConnectionReport | None) -> None:

@@ -7,6 +7,7 @@ exactly as the anomaly page does.
 
 from __future__ import annotations
 
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -45,6 +46,7 @@ from ..models import (
 )
 from ..sections import links_with_sync_state
 from ..ticket_forms import CUSTOM_PREFIX, CreateTicketForm
+from ..views.tickets import broken_reference_refusal
 from .sync_events import link_sync_json, with_open_events
 
 STANDARD_TICKET_KEYS = ("project", "issue_type", "summary", "description", "priority", "assignee")
@@ -195,10 +197,18 @@ def ticket_link(request: HttpRequest, anomaly_id: int, link_id: int):
 # --- creating a ticket ------------------------------------------------------------------
 
 
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
 @api_view("POST")
 def create_ticket(request: HttpRequest, anomaly_id: int):
-    """The page's seven fields, plus `fields` for the issue type's required custom fields."""
+    """The page's seven fields, plus `fields` for the issue type's required custom fields.
+
+    An `Idempotency-Key` header makes retries safe: the same key returns the issue created the
+    first time (200) instead of a second one. A lost Jira answer is looked up before answering:
+    201 with the issue found, or 502 saying whether anything may have been created."""
     access = get_anomaly_access(request.user, anomaly_id, Action.CREATE_TICKET)
+    key = _idempotency_key(request)
     payload = read_json(request)
     integration = _integration_to_use()
     values = _ticket_form_values(payload, access.anomaly, integration)
@@ -207,16 +217,36 @@ def create_ticket(request: HttpRequest, anomaly_id: int):
     except JiraError as error:
         raise _jira_unreachable(error) from None
     _refuse_unknown_custom_fields(form, payload.get(CUSTOM_FIELDS_KEY) or {})
-    link = (
-        submit_create_form(form, integration, access.anomaly, by=request.user)
-        if form.is_valid()
-        else None
-    )
-    if link is None:  # the form's or Jira's refusal, placed on the fields as on the page
+    try:
+        result = (
+            submit_create_form(form, integration, access.anomaly, by=request.user, token=key)
+            if form.is_valid()
+            else None
+        )
+    except services.TicketError as error:  # Jira failed: never the client's input to fix
+        raise ApiError(
+            HTTPStatus.BAD_GATEWAY, error.message, outcome_unknown=error.outcome_unknown
+        ) from None
+    if result is None:  # the form's or Jira's refusal, placed on the fields as on the page
         raise invalid_form(form, message="The ticket was not created.", rename=_api_field_name)
-    return JsonResponse(
-        ticket_link_json(_links(access.anomaly).get(pk=link.pk)), status=HTTPStatus.CREATED
-    )
+    status = HTTPStatus.OK if result.how == "already_created" else HTTPStatus.CREATED
+    body = {
+        **ticket_link_json(_links(access.anomaly).get(pk=result.link.pk)),
+        "creation": result.how,
+    }
+    return JsonResponse(body, status=status)
+
+
+def _idempotency_key(request: HttpRequest) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        raise ApiError(
+            HTTPStatus.BAD_REQUEST,
+            "The Idempotency-Key header must be 1–100 letters, digits or . _ : -",
+        )
+    return f"api:{key}"
 
 
 def _ticket_form_values(
@@ -321,7 +351,7 @@ def form_specification(request: HttpRequest):
             "fields": [
                 _field_json(name, field, defaults.get(name))
                 for name, field in form.fields.items()
-                if name != "assignee_query"
+                if name not in ("assignee_query", "request_token")
             ],
             "unsupported_required_fields": form.unsupported_required,
         }
@@ -381,6 +411,8 @@ def retry_sync_event(request: HttpRequest, event_id: int):
     if event is None:
         raise Http404("No such sync event.")
     get_anomaly_access(request.user, event.link.anomaly_id, Action.LINK_TICKET)
+    if event.link.is_broken:
+        raise ApiError(HTTPStatus.CONFLICT, broken_reference_refusal(event.link.issue_key))
     if event.state != SyncState.FAILED:
         raise ApiError(
             HTTPStatus.CONFLICT, f"Only a failed event can be retried; this one is {event.state}."

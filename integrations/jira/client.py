@@ -2,7 +2,7 @@
 
 Plain Python and ``requests``; all configuration comes through the constructor. Retry policy
 belongs to the callers: errors say whether they are ``permanent`` and whether a write's
-``outcome_unknown`` (see ``errors.py``). Contract and sources: /work/shared/jira/API-NOTES.md.
+``outcome_unknown`` (see ``errors.py``). Contract and sources: docs/jira-api.md.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from .types import (
 from .urls import jql_string, key_order, normalize_host_url, path_segment
 
 MYSELF_URL = "/rest/api/3/myself"
+MY_PERMISSIONS_URL = "/rest/api/3/mypermissions"
 PROJECT_URL = "/rest/api/3/project/{project}"
 PROJECT_SEARCH_URL = "/rest/api/3/project/search"
 ISSUE_TYPES_URL = "/rest/api/3/issue/createmeta/{project}/issuetypes"
@@ -52,11 +53,20 @@ COMMENTS_URL = "/rest/api/3/issue/{issue}/comment"
 JQL_SEARCH_URL = "/rest/api/3/search/jql"
 BROWSE_URL = "{host}/browse/{issue}"
 
+# How far back a lost create is looked for among the account's newest issues in the project.
+CREATED_LOOKUP_DEPTH = 50
 KEYS_PER_SEARCH = 100  # one JQL call per 100 keys keeps the query short and the page whole
 MAX_PAGES = 50  # 50 pages of 100 covers Jira's 5,000-comments-per-issue limit
 ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 # Jira's 400 answers naming keys it cannot resolve (old search; kept for safety).
 UNKNOWN_KEY_MESSAGE = re.compile(r"key '([A-Za-z][A-Za-z0-9_]*-[0-9]+)'")
+# Paths of Jira Cloud's issue views whose last segment is the key (docs/jira-api.md).
+ISSUE_URL_PATH = re.compile(
+    r"/(?:browse"
+    r"|(?:jira/(?:software|core|work-management)(?:/c)?/)?projects/[^/]+/issues"
+    r"|jira/servicedesk/projects/[^/]+/(?:issues|queues(?:/[^/]+)*))"
+    r"/(?P<key>[^/]+)/?"
+)
 JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"}
 logger = logging.getLogger(__name__)
 
@@ -132,6 +142,21 @@ class JiraClient:
         # anonymous request and answers 404, not 401 (API-NOTES §0.1).
         return JiraUser.from_json(self._request("GET", MYSELF_URL, not_found="site"))
 
+    def get_my_permissions(self, project_key: str, keys: Iterable[str]) -> dict[str, bool]:
+        """Whether the account holds each project permission in ``project_key``.
+
+        Jira answers anonymous callers too (every permission false), so call ``get_myself``
+        first (docs/jira-api.md, "Permissions").
+        """
+        wanted = list(keys)
+        params = {"projectKey": project_key, "permissions": ",".join(wanted)}
+        body = self._request("GET", MY_PERMISSIONS_URL, params=params, not_found="project")
+        granted = body.get("permissions") or {}
+        return {
+            key: isinstance(granted.get(key), dict) and granted[key].get("havePermission") is True
+            for key in wanted
+        }
+
     def get_project(self, key: str) -> JiraProject:
         path = PROJECT_URL.format(project=path_segment(key))
         return JiraProject.from_json(self._request("GET", path, not_found="project"))
@@ -175,8 +200,15 @@ class JiraClient:
 
     # --- issues ---------------------------------------------------------------------------
 
-    def create_issue(self, fields: dict[str, Any]) -> CreatedIssue:
-        created = self._request("POST", CREATE_ISSUE_URL, json_body={"fields": fields})
+    def create_issue(
+        self, fields: dict[str, Any], *, properties: dict[str, Any] | None = None
+    ) -> CreatedIssue:
+        """Create an issue; ``properties`` become issue entity properties, set in the same
+        call (docs/jira-api.md, "Finding an issue after a lost create answer")."""
+        body: dict[str, Any] = {"fields": fields}
+        if properties:
+            body["properties"] = [{"key": k, "value": v} for k, v in properties.items()]
+        created = self._request("POST", CREATE_ISSUE_URL, json_body=body)
         if not created.get("key"):
             raise JiraUnexpectedResponse(
                 "Jira created an issue but sent no key.", outcome_unknown=True
@@ -191,6 +223,31 @@ class JiraClient:
         path = ISSUE_URL.format(issue=path_segment(key))
         params = {"fields": ",".join(fields)}
         return IssueSummary.from_json(self._request("GET", path, params=params, not_found="issue"))
+
+    def find_created_issue(
+        self, project_key: str, property_key: str, value: Any
+    ) -> IssueSummary | None:
+        """The issue this account created in ``project_key`` whose entity property
+        ``property_key`` equals ``value``, among its ``CREATED_LOOKUP_DEPTH`` newest; else None.
+
+        Issue properties set through the REST API are not searchable by JQL (only an app can
+        index them), so JQL narrows to the account's newest issues in the project and the
+        property is compared here. One search call (docs/jira-api.md).
+        """
+        jql = (
+            f"project = {jql_string(project_key)} AND creator = currentUser() ORDER BY created DESC"
+        )
+        body = {
+            "jql": jql,
+            "fields": ["summary", "status"],
+            "properties": [property_key],
+            "maxResults": CREATED_LOOKUP_DEPTH,
+        }
+        page = self._request("POST", JQL_SEARCH_URL, json_body=body, is_write=False)
+        for issue in page.get("issues") or ():
+            if (issue.get("properties") or {}).get(property_key) == value:
+                return IssueSummary.from_json(issue)
+        return None
 
     def search_issues_by_keys(self, keys: Iterable[str]) -> IssueLookup:
         """Summary and status of each key, one JQL search per 100 keys."""
@@ -311,7 +368,13 @@ class JiraClient:
         return BROWSE_URL.format(host=self.host_url, issue=key.upper())
 
     def issue_key_from_browse_url(self, url: str) -> str | None:
-        """The key in ``{host}/browse/KEY`` or ``…?selectedIssue=KEY`` on this site, else None."""
+        """The issue key of a Jira Cloud issue URL on this site, else None.
+
+        Accepted (docs/jira-api.md, "Issue URLs"): ``/browse/KEY``; a project's issue view
+        ``/jira/software[/c]/projects/P/issues/KEY``, ``/projects/P/issues/KEY``; a service
+        desk queue ``/jira/servicedesk/projects/P/queues/custom/N/KEY``; any board, backlog or
+        list view with ``?selectedIssue=KEY``.
+        """
         parts = urlsplit(url.strip())
         try:
             origin = normalize_host_url(
@@ -321,8 +384,9 @@ class JiraClient:
             return None
         if origin != self.host_url:
             return None
-        match = re.fullmatch(r"/browse/([^/]+)/?", parts.path)
-        candidates = [match.group(1)] if match else parse_qs(parts.query).get("selectedIssue", [])
+        selected = parse_qs(parts.query).get("selectedIssue", [])
+        match = ISSUE_URL_PATH.fullmatch(parts.path)
+        candidates = selected or ([match.group("key")] if match else [])
         keys = [key.upper() for key in candidates if ISSUE_KEY.fullmatch(key)]
         return keys[0] if keys else None
 

@@ -261,7 +261,11 @@ def error_from_response(
         what=what,
     )
     if login_failed(response):
-        return JiraCredentialsRejected.from_answer("Jira rejected the credentials.", answer)
+        # The body is what an anonymous caller sees (e.g. "An issue with key … does not
+        # exist"): it says nothing true about the request, so it is not repeated.
+        return JiraCredentialsRejected(
+            f"Jira rejected the credentials. (HTTP {status})", status_code=status
+        )
     if HTTPStatus.MULTIPLE_CHOICES <= status < HTTPStatus.BAD_REQUEST:
         location = urlsplit(response.headers.get("Location", "")).hostname or "elsewhere"
         return JiraUnexpectedResponse(f"Jira redirected to {location}.", status_code=status)

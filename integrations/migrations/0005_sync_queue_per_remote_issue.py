@@ -15,7 +15,7 @@ def key_existing_events(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("integrations", "0003_ticketlink_status_event_at"),
+        ("integrations", "0004_create_attempt"),
     ]
 
     operations = [

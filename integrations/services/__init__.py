@@ -13,6 +13,7 @@ from .connection import (
     record_test,
     update_integration,
 )
+from .creating import CreateResult
 from .sync import (
     cancel_pending_events,
     deliver_sync_event,
@@ -26,6 +27,7 @@ from .tickets import (
     NewIssue,
     TicketError,
     create_ticket,
+    create_ticket_once,
     link_existing_issue,
     parse_link_query,
     refresh_ticket_statuses,
@@ -37,6 +39,7 @@ __all__ = [
     "AlreadyConnected",
     "Check",
     "ConnectionReport",
+    "CreateResult",
     "Credentials",
     "LinkQuery",
     "NewIssue",
@@ -48,6 +51,7 @@ __all__ = [
     "connect_integration",
     "connected_integration",
     "create_ticket",
+    "create_ticket_once",
     "deliver_sync_event",
     "disconnect_integration",
     "host_policy",

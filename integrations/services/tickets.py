@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import uuid
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,7 +16,7 @@ from anomalies.services import record_history
 
 from .. import outbound
 from ..broker import publish
-from ..jira import IssueSummary, JiraClient, JiraError, JiraNotFound
+from ..jira import IssueSummary, JiraClient, JiraCredentialsRejected, JiraError, JiraNotFound
 from ..models import (
     CredentialsUnreadable,
     IntegrationState,
@@ -24,6 +25,14 @@ from ..models import (
     TicketLink,
 )
 from .clients import client_for
+from .creating import (
+    CreateOutcomeUnknown,
+    CreateResult,
+    FormReused,
+    NothingCreated,
+    create_once,
+)
+from .reconnect import reattach_history_link
 from .sync import cancel_pending_events
 
 logger = logging.getLogger(__name__)
@@ -35,10 +44,21 @@ MAX_SEARCH_RESULTS = 20
 class TicketError(Exception):
     """A ticket operation that did not happen; the message is for the user."""
 
-    def __init__(self, message: str, *, field_errors: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field_errors: dict[str, str] | None = None,
+        jira_outage: bool = False,
+        outcome_unknown: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field_errors = field_errors or {}
+        # Jira unreachable, failing or refusing our credentials: not the user's input to fix.
+        self.jira_outage = jira_outage
+        # A create that Jira may have done: say so, never "nothing was created".
+        self.outcome_unknown = outcome_unknown
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,36 +97,92 @@ class NewIssue:
 
 
 def create_ticket(
-    anomaly: Anomaly, issue: NewIssue, *, integration: TicketingIntegration, by: User
+    anomaly: Anomaly,
+    issue: NewIssue,
+    *,
+    integration: TicketingIntegration,
+    by: User,
+    token: str | None = None,
 ) -> TicketLink:
     """Create the Jira issue (synchronously), then store the link. Raises TicketError."""
+    return create_ticket_once(anomaly, issue, integration=integration, by=by, token=token).link
+
+
+def create_ticket_once(
+    anomaly: Anomaly,
+    issue: NewIssue,
+    *,
+    integration: TicketingIntegration,
+    by: User,
+    token: str | None = None,
+) -> CreateResult:
+    """Create the issue once per ``token`` (the submitted form's): a repeat of the same form
+    returns the issue created the first time, and a lost answer is looked up by marker
+    (services/creating.py). Without a token, the request is its own form. Raises TicketError."""
     linked_at = timezone.now()
-    with client_for(integration) as client:
-        try:
-            created = client.create_issue(issue.jira_fields(anomaly, linked_at=linked_at))
-        except JiraError as error:
-            raise _ticket_error(error) from None
-        details = _fetch_quietly(client, created["key"])
-        url = client.browse_url(created["key"])
-    link = _store_link(
-        anomaly,
-        integration=integration,
-        by=by,
-        origin=TicketLink.Origin.CREATED,
-        issue_id=created["id"],
-        issue_key=created["key"],
-        url=url,
-        summary=details.summary if details else issue.summary,
-        details=details,
+
+    def store(client: JiraClient, found: IssueSummary, fresh: bool) -> TicketLink:
+        details = _fetch_quietly(client, found.key) if fresh else found
+        existing = existing_current_link(anomaly, integration, found.id)
+        if existing is not None:  # linked by hand meanwhile: that link is the one
+            return existing
+        return _store_link(
+            anomaly,
+            integration=integration,
+            by=by,
+            origin=TicketLink.Origin.CREATED,
+            issue_id=found.id,
+            issue_key=found.key,
+            url=client.browse_url(found.key),
+            summary=details.summary if details and details.summary else issue.summary,
+            details=details,
+        )
+
+    try:
+        return create_once(
+            anomaly,
+            issue.jira_fields(anomaly, linked_at=linked_at),
+            token=token or f"request:{uuid.uuid4()}",
+            integration=integration,
+            by=by,
+            store_link=store,
+        )
+    except JiraError as error:
+        raise _ticket_error(error) from None
+    except NothingCreated as lost:
+        raise TicketError(
+            f"{lost.error.message} Jira's answer was lost, so Qualytics asked Jira: it has no "
+            "issue from this form. Nothing was created; you can submit again.",
+            jira_outage=True,
+        ) from None
+    except CreateOutcomeUnknown as unknown:
+        raise TicketError(
+            f"{unknown.reason} Whether Jira created the issue is not known yet: Jira could "
+            "not be asked. Submitting the same form again is safe: Qualytics first looks for "
+            "the issue and links it instead of creating a second one.",
+            jira_outage=True,
+            outcome_unknown=True,
+        ) from None
+    except FormReused:
+        raise TicketError(
+            "This form was already used for another anomaly. Open Create Jira ticket again."
+        ) from None
+
+
+def existing_current_link(anomaly: Anomaly, integration, issue_id: str) -> TicketLink | None:
+    return (
+        TicketLink.objects.current()
+        .filter(anomaly=anomaly, integration=integration, issue_id=issue_id)
+        .first()
     )
-    return link
 
 
 def _ticket_error(error: JiraError) -> TicketError:
     field_errors = dict(getattr(error, "field_errors", {}) or {})
     message = error.message if not field_errors else "Jira did not accept some of the fields."
     hint = f" {error.hint}" if error.hint and not field_errors else ""
-    return TicketError(f"{message}{hint}", field_errors=field_errors)
+    outage = not error.permanent or isinstance(error, JiraCredentialsRejected)
+    return TicketError(f"{message}{hint}", field_errors=field_errors, jira_outage=outage)
 
 
 def _fetch_quietly(client: JiraClient, key: str) -> IssueSummary | None:
@@ -131,6 +207,9 @@ def _store_link(
     details: IssueSummary | None,
 ) -> TicketLink:
     now = timezone.now()
+    reattached = reattach_history_link(anomaly, integration, issue_id)
+    if reattached is not None:  # the same site's history link: one link, not two
+        return _refreshed(reattached, details, now)
     link = TicketLink(
         anomaly=anomaly,
         integration=integration,
@@ -157,6 +236,15 @@ def _store_link(
     except IntegrityError:
         raise TicketError(f"{issue_key} is already linked to this anomaly.") from None
     _refresh_soon(link)
+    return link
+
+
+def _refreshed(link: TicketLink, details: IssueSummary | None, now) -> TicketLink:
+    if details:
+        apply_status(link, details, now)
+        link.save(update_fields=list(TicketLink.STATUS_FIELDS))
+    else:
+        _refresh_soon(link)
     return link
 
 
@@ -269,8 +357,23 @@ def remove_ticket_link(link: TicketLink, *, by: User) -> None:
 # --- status refresh -----------------------------------------------------------------------
 
 
+@dataclasses.dataclass
+class RefreshResult:
+    """What a refresh did: statuses read, issues found gone, and why Jira could not answer."""
+
+    refreshed: int = 0
+    broken: int = 0
+    errors: list[str] = dataclasses.field(default_factory=list)
+
+
 def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
     """Refresh summary and status of current links, 100 keys per JQL call. Returns count."""
+    return refresh_links(link_ids).refreshed
+
+
+def refresh_links(link_ids: list[int] | None = None) -> RefreshResult:
+    """Like refresh_ticket_statuses, telling apart a refresh Jira refused (credentials, an
+    outage: every status Unknown, with the reason) from issues that are gone (broken)."""
     links = (
         TicketLink.objects.current()
         .filter(integration__state=IntegrationState.CONNECTED, broken_reason="")
@@ -281,28 +384,38 @@ def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
     by_integration: dict[int, list[TicketLink]] = {}
     for link in links:
         by_integration.setdefault(link.integration_id, []).append(link)
-    refreshed = 0
+    result = RefreshResult()
     for group in by_integration.values():
-        refreshed += _refresh_group(group[0].integration, group)
-    return refreshed
+        _refresh_group(group[0].integration, group, result)
+    return result
 
 
-def _refresh_group(integration: TicketingIntegration, links: list[TicketLink]) -> int:
+def _refresh_group(
+    integration: TicketingIntegration, links: list[TicketLink], result: RefreshResult
+) -> None:
     now = timezone.now()
     try:
         with client_for(integration) as client:
             lookup = client.search_issues_by_keys({link.issue_key for link in links})
     except (JiraError, CredentialsUnreadable) as error:  # the status becomes Unknown, with why
-        reason = getattr(error, "message", str(error))[:500]
+        reason = _refresh_failure(error)
         TicketLink.objects.filter(pk__in=[link.pk for link in links]).update(
             status_name="", status_category=StatusCategory.UNKNOWN, status_error=reason
         )
-        return 0
+        result.errors.append(reason)
+        return
     for link in links:
         issue = lookup.found.get(link.issue_key.upper())
         if issue is None:
             link.mark_broken("The issue was deleted, or the Jira account cannot see it.", at=now)
+            result.broken += 1
         else:
             apply_status(link, issue, now)
+            result.refreshed += 1
     TicketLink.objects.bulk_update(links, TicketLink.STATUS_FIELDS)
-    return len(links)
+
+
+def _refresh_failure(error: JiraError | CredentialsUnreadable) -> str:
+    if isinstance(error, CredentialsUnreadable):
+        return str(error)
+    return f"{error.message} {error.hint}".strip()[:500]

@@ -4,6 +4,7 @@ from .connection import (
     edit_integration,
     integration_list,
     replace_webhook_secret,
+    send_missed_comments,
     set_up_webhook,
     sync_health_page,
     test_connection,
@@ -18,6 +19,7 @@ from .tickets import (
     retry_event,
     search_tickets,
 )
+from .tickets import send_missed_comments as send_anomaly_missed_comments
 from .webhooks import jira_webhook
 
 __all__ = [
@@ -35,6 +37,8 @@ __all__ = [
     "replace_webhook_secret",
     "retry_event",
     "search_tickets",
+    "send_anomaly_missed_comments",
+    "send_missed_comments",
     "set_up_webhook",
     "sync_health_page",
     "test_connection",

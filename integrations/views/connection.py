@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.db.models import Count, Q
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -10,7 +11,7 @@ from .. import services
 from ..access import manager_required
 from ..forms import ConnectForm, EditForm
 from ..models import Connector, CredentialsUnreadable, SyncState, TicketingIntegration
-from ..services import webhooks
+from ..services import reconnect, webhooks
 
 
 @manager_required
@@ -26,6 +27,7 @@ def integration_list(request):
             "connected": connected,
             "past": past,
             "queue": _queue_counts(connected) if connected else None,
+            "missed_count": reconnect.missed_events().count() if connected else 0,
             "last_webhook_delivery": (
                 webhooks.last_webhook_delivery(connected) if connected else None
             ),
@@ -68,17 +70,47 @@ def connect_jira(request):
 def _store_connection(request, form, report):
     data = form.cleaned_data
     try:
-        services.connect_integration(
+        connected = services.connect_integration(
             host_url=data["host_url"],
             credentials=data["credentials"],
             default_project_key=data["default_project_key"],
             report=report,
             by=request.user,
+            reattach_links=data["reattach_links"],
         )
     except services.AlreadyConnected as error:
         messages.error(request, str(error))
         return redirect("integrations:list")
     messages.success(request, "The integration has been successfully created.")
+    _say_what_was_reattached(request, connected.reattached_link_count)
+    return redirect("integrations:list")
+
+
+def _say_what_was_reattached(request, count: int) -> None:
+    if not count:
+        return
+    missed = reconnect.missed_events().count()
+    note = (
+        f" {missed} comment{pluralize(missed)} owed while it was disconnected "
+        f"{'was' if missed == 1 else 'were'} not sent: send {'it' if missed == 1 else 'them'} "
+        "from the anomalies or with “Send missed comments” below."
+        if missed
+        else ""
+    )
+    messages.info(
+        request,
+        f"{count} link{pluralize(count)} from the earlier connection to this site "
+        f"{'is' if count == 1 else 'are'} attached again: refreshing now, and syncing "
+        f"again from now on.{note}",
+    )
+
+
+@manager_required
+@require_POST
+def send_missed_comments(request, pk: int):
+    _connected_or_404(pk)
+    sent = reconnect.send_missed_events(by=request.user)
+    messages.success(request, f"Sending {sent} missed comment{pluralize(sent)} to Jira.")
     return redirect("integrations:list")
 
 

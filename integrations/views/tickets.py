@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,9 @@ from .. import services
 from ..create_flow import build_create_form, submit_create_form
 from ..jira import JiraError
 from ..models import CredentialsUnreadable, SyncEvent, TicketingIntegration, TicketLink
+from ..services import reconnect
+from ..services.creating import earlier_outcome_unknown
+from ..services.tickets import refresh_links
 
 
 def _back_to(anomaly_id: int):
@@ -49,9 +53,14 @@ def create_ticket(request, anomaly_id: int):
             return _back_to(anomaly_id)
         return _jira_unavailable(request, access.anomaly, submitted, error)
     if submitted is not None and not refreshing and form.is_valid():
-        link = submit_create_form(form, integration, access.anomaly, by=request.user)
-        if link is not None:
-            messages.success(request, f"Created Jira issue {link.issue_key} and linked it.")
+        try:
+            result = submit_create_form(form, integration, access.anomaly, by=request.user)
+        except services.TicketError as error:
+            return _create_failed(request, access.anomaly, submitted, error)
+        if result is not None:
+            messages.success(
+                request, CREATED_MESSAGES[result.how].format(key=result.link.issue_key)
+            )
             return _back_to(anomaly_id)
     return render(
         request,
@@ -64,8 +73,33 @@ def create_ticket(request, anomaly_id: int):
     )
 
 
+CREATED_MESSAGES = {
+    "created": "Created Jira issue {key} and linked it.",
+    "recovered": "Created Jira issue {key} and linked it (Jira's answer was lost; Qualytics "
+    "found the issue it had created).",
+    "already_created": "This form had already created Jira issue {key}; it is linked. "
+    "Nothing new was created.",
+}
+
+
+def _create_failed(request, anomaly, submitted, error: services.TicketError):
+    """Jira failed during the create itself: say whether anything was created."""
+    return _unavailable_page(
+        request, anomaly, submitted, message=error.message, unknown=error.outcome_unknown
+    )
+
+
 def _jira_unavailable(request, anomaly, submitted, error: JiraError):
-    """Jira failed while the form was being sent: keep everything typed for a retry."""
+    """Jira failed while the form was being prepared: nothing was sent by this request, but
+    an earlier submit of the same form may still have an unknown outcome."""
+    token = submitted.get("request_token") or ""
+    unknown = bool(token) and earlier_outcome_unknown(request.user, f"form:{token}")
+    message = f"{error.message} {error.hint}"
+    return _unavailable_page(request, anomaly, submitted, message=message, unknown=unknown)
+
+
+def _unavailable_page(request, anomaly, submitted, *, message: str, unknown: bool):
+    """Keep everything typed (and the form's token) for a retry that cannot duplicate."""
     kept = [
         (name, value)
         for name, values in submitted.lists()
@@ -75,7 +109,7 @@ def _jira_unavailable(request, anomaly, submitted, error: JiraError):
     return render(
         request,
         "integrations/create_ticket_unavailable.html",
-        {"anomaly": anomaly, "kept": kept, "error": error},
+        {"anomaly": anomaly, "kept": kept, "message": message, "outcome_unknown": unknown},
         status=HTTPStatus.SERVICE_UNAVAILABLE,
     )
 
@@ -164,8 +198,20 @@ def refresh_tickets(request, anomaly_id: int):
     link_ids = list(
         TicketLink.objects.current().filter(anomaly=access.anomaly).values_list("pk", flat=True)
     )
-    refreshed = services.refresh_ticket_statuses(link_ids)
-    messages.info(request, f"Refreshed {refreshed} linked ticket{'s' if refreshed != 1 else ''}.")
+    result = refresh_links(link_ids)
+    for reason in result.errors:
+        messages.error(request, f"The statuses could not be refreshed: {reason}")
+    if result.broken:
+        messages.warning(
+            request,
+            f"{result.broken} linked issue{pluralize(result.broken)} "
+            f"{'was' if result.broken == 1 else 'were'} not found in Jira (deleted, or the "
+            "account cannot see them): remove the link or relink.",
+        )
+    if result.refreshed or not (result.errors or result.broken):
+        messages.success(
+            request, f"Refreshed {result.refreshed} linked ticket{pluralize(result.refreshed)}."
+        )
     return _back_to(anomaly_id)
 
 
@@ -174,6 +220,26 @@ def refresh_tickets(request, anomaly_id: int):
 def retry_event(request, event_id: int):
     event = get_object_or_404(SyncEvent.objects.select_related("link"), pk=event_id)
     get_anomaly_access(request.user, event.link.anomaly_id, Action.LINK_TICKET)
+    if event.link.is_broken:
+        messages.error(request, broken_reference_refusal(event.link.issue_key))
+        return _back_to(event.link.anomaly_id)
     services.retry_sync_event(event)
     messages.success(request, f"Retrying the comment to {event.link.issue_key}.")
     return _back_to(event.link.anomaly_id)
+
+
+@login_required
+@require_POST
+def send_missed_comments(request, anomaly_id: int):
+    """Send the comments this anomaly owed Jira while it was disconnected."""
+    access = get_anomaly_access(request.user, anomaly_id, Action.LINK_TICKET)
+    sent = reconnect.send_missed_events(by=request.user, anomaly=access.anomaly)
+    messages.success(request, f"Sending {sent} missed comment{pluralize(sent)} to Jira.")
+    return _back_to(anomaly_id)
+
+
+def broken_reference_refusal(issue_key: str) -> str:
+    return (
+        f"{issue_key} is a broken reference (deleted in Jira, or the account cannot see it): "
+        "retrying cannot help. Remove the link or relink."
+    )

@@ -79,7 +79,12 @@ def test_it_connects_after_checking_with_jira(client, manager, jira_sim):
     assert integration.credential_pair() == (SIM_EMAIL, SIM_TOKEN)
     assert (integration.connected_by, integration.last_test_ok) == (manager, True)
     assert response.json()["account_name"] == "Quality Bot"
-    assert [check["ok"] for check in response.json()["last_test_checks"]] == [True, True, True]
+    assert [check["ok"] for check in response.json()["last_test_checks"]] == [
+        True,
+        True,
+        True,
+        True,
+    ]
 
 
 def test_it_stores_nothing_when_a_check_fails(client, manager, jira_sim):
@@ -89,7 +94,7 @@ def test_it_stores_nothing_when_a_check_fails(client, manager, jira_sim):
 
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert response.json()["error"].startswith("Authentication failed — nothing was saved.")
-    assert [check["ok"] for check in response.json()["checks"]] == [False, None, None]
+    assert [check["ok"] for check in response.json()["checks"]] == [False, None, None, None]
     assert not TicketingIntegration.objects.exists()
 
 
@@ -235,6 +240,7 @@ def test_it_tests_the_stored_connection_and_records_the_result(client, manager, 
     assert [check["name"] for check in body["checks"]] == [
         "Authentication",
         "Project access",
+        "Permissions",
         "Issue types available",
     ]
     jira_integration.refresh_from_db()
@@ -248,7 +254,7 @@ def test_it_reports_a_failing_check_with_its_hint(client, manager, jira_sim, jir
     body = api_client(client, manager).post(TEST_URL).json()
 
     assert body["ok"] is False
-    assert body["message"].startswith("Project access failed.")
+    assert body["message"].startswith("Project not found.")
     assert "Verify the project key is correct" in body["message"]
 
 

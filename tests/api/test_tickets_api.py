@@ -308,7 +308,7 @@ def test_it_sets_a_required_custom_field(
     ("changes", "field"),
     [
         ({"labels": ["has space"]}, "labels"),
-        ({"summary": "x" * 255}, "summary"),
+        ({"summary": "x" * 256}, "summary"),
         ({"issue_type": "99999"}, "issue_type"),
         ({"project": "NOPE"}, "project"),
         ({"fields": {"customfield_10060": "loader"}}, "fields.customfield_10060"),
@@ -410,7 +410,7 @@ def test_it_describes_the_seven_fields_with_choices_from_jira(
         "Low",
         "Lowest",
     ]
-    assert (fields["summary"]["required"], fields["summary"]["max_length"]) == (True, 254)
+    assert (fields["summary"]["required"], fields["summary"]["max_length"]) == (True, 255)
     assert fields["labels"]["type"] == "labels"
 
 

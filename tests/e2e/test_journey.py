@@ -19,6 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from anomalies.models import Anomaly, Comment, Status
 from integrations.models import SyncEvent, SyncState
+from tests.jira_simulator import SimulatorControl
 
 from .conftest import People, Stack
 
@@ -92,6 +93,13 @@ def test_it_hides_anomalies_and_settings_from_those_without_access(people, activ
 # --- the people's steps -------------------------------------------------------------------
 
 
+PRESS_AND_LOOK = """(name) => new Promise((resolve) => {
+  const button = [...document.querySelectorAll("button")].find((b) => b.textContent === name);
+  button.click();
+  setTimeout(() => resolve({text: button.textContent, disabled: button.disabled}), 100);
+})"""
+
+
 def manager_connects_jira(people: People, jira_url: str) -> None:
     page = people.sign_in("manager")
     page.get_by_role("link", name="Settings").click()
@@ -114,12 +122,17 @@ def manager_connects_jira(people: People, jira_url: str) -> None:
     )
     people.screenshot(page, "connected")
 
-    page.get_by_role("button", name="Test connection").click()
+    # While Jira is slow to answer, the button says the test is under way and cannot be
+    # pressed again (static/js/busy-submit.js). Read in the page itself: Playwright waits for
+    # the pending navigation before it looks again.
+    SimulatorControl(jira_url).add_fault("delay", path_regex=r"/mypermissions$", seconds=1.5)
+    while_waiting = page.evaluate(PRESS_AND_LOOK, "Test connection")
+    assert while_waiting == {"text": "Testing…", "disabled": True}
     expect(page.get_by_role("status")).to_contain_text("Connection test passed.")
     page.locator("details.test-results summary").click()
     checks = page.locator("details.test-results li.check")
-    expect(checks).to_have_count(3)
-    expect(page.locator("details.test-results li.check-ok")).to_have_count(3)
+    expect(checks).to_have_count(4)  # sign-in, project, permissions, issue types
+    expect(page.locator("details.test-results li.check-ok")).to_have_count(4)
     people.screenshot(page, "test-passed")
 
 
@@ -143,11 +156,12 @@ def reporter_creates_ticket(people: People, anomaly: Anomaly, jira_url: str) -> 
     form.locator("[name=priority]").select_option(label="High")
     form.get_by_label("Labels").fill(", ".join(LABELS))
     form.get_by_label("Find assignee").fill("ali")
-    reload_by(page, lambda: form.get_by_role("button", name="Find").click())
+    # Enter in "Find assignee" runs the search (static/js/create-ticket.js), not the create.
+    reload_by(page, lambda: form.get_by_label("Find assignee").press("Enter"))
     form.locator("[name=assignee]").select_option(label="Alice Andersen")
     people.screenshot(page, "create-filled")
 
-    form.get_by_role("button", name="Create ticket").click()
+    form.get_by_label("Summary").press("Enter")  # Enter creates: Create is the default button
     message = page.get_by_role("status")
     expect(message).to_contain_text(re.compile(r"Created Jira issue DQ-\d+ and linked it\."))
     key = re.search(r"DQ-\d+", message.inner_text()).group()

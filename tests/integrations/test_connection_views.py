@@ -202,28 +202,66 @@ def _connection_refused(jira_sim, request) -> dict:
     return {"host_url": closed_port_url()}
 
 
+def _read_only_account(jira_sim, request) -> dict:
+    # The seeded viewer may browse DQ but not create issues nor comment (simulator README).
+    return {"credentials": "viewer@example.com:viewer-token"}
+
+
 @pytest.mark.parametrize(
-    ("make_jira_fail", "failed_check", "hint"),
+    ("make_jira_fail", "failed_check", "headline", "hint"),
     [
-        pytest.param(_connection_refused, "Authentication", HINT_CONNECTION_FAILED, id="refused"),
-        pytest.param(_wrong_token, "Authentication", HINT_CREDENTIALS, id="401"),
-        pytest.param(_project_forbidden, "Project access", HINT_FORBIDDEN, id="403"),
-        pytest.param(_unknown_project, "Project access", HINT_PROJECT_NOT_FOUND, id="no-project"),
         pytest.param(
-            _no_issue_types, "Issue types available", HINT_ISSUE_TYPE_NOT_FOUND, id="no-types"
+            _connection_refused,
+            "Authentication",
+            "Connection failed",
+            HINT_CONNECTION_FAILED,
+            id="refused",
         ),
-        pytest.param(_network_timeout, "Authentication", HINT_NETWORK_TIMEOUT, id="timeout"),
+        pytest.param(
+            _wrong_token, "Authentication", "Authentication failed", HINT_CREDENTIALS, id="401"
+        ),
+        pytest.param(
+            _project_forbidden,
+            "Project access",
+            "Permission check failed",
+            HINT_FORBIDDEN,
+            id="403",
+        ),
+        pytest.param(
+            _read_only_account,
+            "Permissions",
+            "Permission check failed",
+            HINT_FORBIDDEN,
+            id="read-only",
+        ),
+        pytest.param(
+            _unknown_project,
+            "Project access",
+            "Project not found",
+            HINT_PROJECT_NOT_FOUND,
+            id="no-project",
+        ),
+        pytest.param(
+            _no_issue_types,
+            "Issue types available",
+            "Issue type not found",
+            HINT_ISSUE_TYPE_NOT_FOUND,
+            id="no-types",
+        ),
+        pytest.param(
+            _network_timeout, "Authentication", "Jira timed out", HINT_NETWORK_TIMEOUT, id="timeout"
+        ),
     ],
 )
 def test_it_explains_each_troubleshooting_case_and_stores_nothing(
-    client, request, manager, jira_sim, make_jira_fail, failed_check, hint
+    client, request, manager, jira_sim, make_jira_fail, failed_check, headline, hint
 ):
     client.force_login(manager)
     form = connect_form(jira_sim.url, **make_jira_fail(jira_sim, request))
 
     page = connect(client, form).text
 
-    assert f"{failed_check} failed — nothing was saved." in page
+    assert f"{headline} — nothing was saved." in page
     assert [h for h in FAQ_HINTS if escape(h) in page] == [hint]
     assert check_results(page)[failed_check] == "failed"
     assert TicketingIntegration.objects.count() == 0
@@ -315,6 +353,7 @@ def test_it_shows_each_check_of_a_passing_test(client, manager, jira_integration
     assert check_results(page) == {
         "Authentication": "ok",
         "Project access": "ok",
+        "Permissions": "ok",
         "Issue types available": "ok",
     }
     assert "Signed in as Quality Bot" in page
@@ -334,6 +373,7 @@ def test_it_shows_which_check_failed_and_which_did_not_run(
     assert check_results(page) == {
         "Authentication": "ok",
         "Project access": "failed",
+        "Permissions": "skipped",
         "Issue types available": "skipped",
     }
     assert escape(HINT_FORBIDDEN) in page

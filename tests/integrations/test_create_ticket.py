@@ -361,11 +361,11 @@ def test_it_creates_an_issue_type_without_priority_even_if_one_was_chosen_before
     assert TicketLink.objects.get(anomaly=anomaly).issue_key == issue["key"]
 
 
-def test_it_accepts_a_summary_of_exactly_254_characters(
+def test_it_accepts_a_summary_of_exactly_255_characters(
     client, anomaly, member_reporter, jira_sim, jira_integration
 ):
     client.force_login(member_reporter)
-    longest = "s" * 254
+    longest = "s" * 255
 
     client.post(create_url(anomaly), ticket_form(summary=longest))
 
@@ -483,15 +483,15 @@ def test_it_refuses_labels_with_spaces_without_calling_jira(
     assert not TicketLink.objects.exists()
 
 
-def test_it_refuses_a_summary_over_254_characters_without_calling_jira(
+def test_it_refuses_a_summary_over_255_characters_without_calling_jira(
     client, anomaly, member_reporter, jira_sim, jira_integration
 ):
     client.force_login(member_reporter)
 
-    response = client.post(create_url(anomaly), ticket_form(summary="s" * 255))
+    response = client.post(create_url(anomaly), ticket_form(summary="s" * 256))
 
     assert page.errors_beside(page.parse(response), "summary") == [
-        "Jira limits the summary to 254 characters."
+        "Jira limits the summary to 255 characters."
     ]
     assert issue_creations(jira_sim) == []
     assert not TicketLink.objects.exists()

@@ -114,9 +114,10 @@ def test_it_shows_unknown_with_the_reason_when_jira_cannot_answer(
 
     refresh(client, anomaly)
 
-    status_badge = badge(ticket(anomaly_page(client, anomaly), "DQ-1"))
-    assert page.text(status_badge) == "Unknown"
-    assert "Jira is unavailable" in page.attribute(status_badge, "title")
+    item = ticket(anomaly_page(client, anomaly), "DQ-1")
+    assert page.text(badge(item)) == "Unknown"
+    reason = page.element(item, "span", class_="status-reason")  # visible, not a tooltip
+    assert "Status unknown: Jira is unavailable" in page.text(reason)
 
 
 def test_it_marks_a_deleted_issue_as_a_broken_reference_that_can_be_removed(

@@ -222,7 +222,7 @@ def test_it_keeps_the_token_out_of_every_connection_error(
     connecting = client.post(reverse("integrations:connect"), form, follow=True)
 
     transcript.add_response("Connect", connecting)
-    assert "failed — nothing was saved." in connecting.text
+    assert " — nothing was saved." in connecting.text
     assert_no_leaks(transcript, debug_logs)
 
 

@@ -259,7 +259,12 @@ def test_it_queues_nothing_once_the_integration_is_disconnected(
     with django_capture_on_commit_callbacks(execute=True):
         acknowledge_anomaly(anomaly, by=member_author)
 
-    assert not SyncEvent.objects.exists()
+    # Kept only as a cancelled event, sent if the same site is reconnected and someone asks.
+    (held,) = SyncEvent.objects.all()
+    assert (held.state, held.finished_reason) == (
+        SyncState.CANCELLED,
+        "Not sent: the integration was disconnected at the time.",
+    )
 
 
 @pytest.fixture

@@ -67,8 +67,11 @@ def _values_for(site: str, project: dict[str, Any], type_id: str, field_id: str)
     """Field-specific extras: allowed values, defaults, autocomplete URLs."""
     kind = seed.FIELDS[field_id]["kind"]
     if kind == "priority":
+        allowed = {"allowedValues": [render.priority(site, pid) for pid in seed.PRIORITIES]}
+        if field_id in (screen(project, type_id) or {}).get("no_default", []):
+            return allowed
         return {
-            "allowedValues": [render.priority(site, pid) for pid in seed.PRIORITIES],
+            **allowed,
             "hasDefaultValue": True,
             "defaultValue": render.priority(site, seed.DEFAULT_PRIORITY_ID),
         }

@@ -20,6 +20,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().with_name("jira-openapi-subset.json")
 
 OPERATION_IDS: tuple[str, ...] = (
     "getCurrentUser",
+    "getMyPermissions",
     "getProject",
     "searchProjects",
     "getCreateIssueMetaIssueTypes",

@@ -1,10 +1,11 @@
 """A small JQL subset: parse once, then filter and sort issue records.
 
 Supported: ``AND``/``OR``/``NOT``/parentheses; ``key``/``issuekey``/``id`` (``= != in, not in``),
-``project``, ``status``, ``statusCategory``, ``issuetype``/``type``, ``labels`` and ``assignee``
-(accountIds or ``currentUser()``; also ``is [not] EMPTY``); ``text``/``summary``/``description``/
-``comment`` with ``~ !~`` (every word must occur, case-insensitive, ``*`` suffix wildcard, a
-naive plural-``s`` stem instead of Jira's stemmer); ``ORDER BY`` key/id/created/updated/summary.
+``project``, ``status``, ``statusCategory``, ``issuetype``/``type``, ``labels``, ``assignee``,
+``reporter`` and ``creator`` (accountIds or ``currentUser()``; also ``is [not] EMPTY``);
+``text``/``summary``/``description``/``comment`` with ``~ !~`` (every word must occur,
+case-insensitive, ``*`` suffix wildcard, a naive plural-``s`` stem instead of Jira's stemmer);
+``ORDER BY`` key/id/created/updated/summary.
 Error wording follows Jira's.
 
 Unknown keys in ``key`` clauses: API-NOTES does not settle what Cloud's ``/search/jql`` does, so by
@@ -36,6 +37,8 @@ FIELD_OPERATORS: dict[str, set[str]] = {
     "issuetype": {"=", "!=", "in", "not in"},
     "labels": {"=", "!=", "in", "not in", "is", "is not"},
     "assignee": {"=", "!=", "in", "not in", "is", "is not"},
+    "reporter": {"=", "!=", "in", "not in", "is", "is not"},
+    "creator": {"=", "!=", "in", "not in"},
     "text": {"~", "!~"},
     "summary": {"~", "!~"},
     "description": {"~", "!~"},

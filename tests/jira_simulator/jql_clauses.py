@@ -125,6 +125,8 @@ _ACCEPTED: dict[str, Callable[[list[str | None], SearchContext], set[Any]]] = {
     "issuetype": _accepted_types,
     "labels": _accepted_labels,
     "assignee": _accepted_users,
+    "reporter": _accepted_users,
+    "creator": _accepted_users,
 }
 _EXTRACT: dict[str, Callable[[dict[str, Any]], Any]] = {
     "key": lambda issue: issue["id"],
@@ -134,6 +136,9 @@ _EXTRACT: dict[str, Callable[[dict[str, Any]], Any]] = {
     "issuetype": lambda issue: issue["issuetype"],
     "labels": lambda issue: issue["labels"],
     "assignee": lambda issue: issue["assignee"],
+    "reporter": lambda issue: issue["reporter"],
+    # The simulator never changes a reporter, so the creator is the reporter.
+    "creator": lambda issue: issue.get("creator", issue["reporter"]),
 }
 
 

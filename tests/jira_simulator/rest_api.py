@@ -44,6 +44,53 @@ def visible_issue(app: SimulatorApp, request: Request, id_or_key: str) -> dict[s
     return issue
 
 
+# Project permissions the simulator knows (API-NOTES §1.11); a read-only ("forbidden") account
+# has only BROWSE_PROJECTS. Names as Jira shows them.
+PROJECT_PERMISSIONS = {
+    "BROWSE_PROJECTS": ("10", "Browse Projects"),
+    "CREATE_ISSUES": ("11", "Create Issues"),
+    "ADD_COMMENTS": ("15", "Add Comments"),
+    "EDIT_ISSUES": ("12", "Edit Issues"),
+    "ASSIGN_ISSUES": ("13", "Assign Issues"),
+    "DELETE_ISSUES": ("16", "Delete Issues"),
+}
+READ_ONLY_PERMISSIONS = {"BROWSE_PROJECTS"}
+
+
+def get_my_permissions(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
+    """``permissions`` is required; with ``projectKey`` the answer is for that project.
+
+    Anonymous callers are answered, every permission false (the operation can be accessed
+    anonymously, §1.11); an unknown or invisible project is a 404.
+    """
+    wanted = [key.strip() for key in ",".join(request.list_param("permissions")).split(",")]
+    wanted = [key for key in wanted if key]
+    if not wanted:
+        raise bad_request("The 'permissions' query parameter is required.")
+    unknown = [key for key in wanted if key not in PROJECT_PERMISSIONS]
+    if unknown:
+        raise bad_request(f"Unrecognized permission keys: {', '.join(unknown)}")
+    project_ref = request.param("projectKey") or request.param("projectId")
+    if project_ref and request.user is not None:
+        visible_project(request, project_ref)
+    body = {key: _permission(request, key) for key in wanted}
+    return json_response(200, {"permissions": body})
+
+
+def _permission(request: Request, key: str) -> dict[str, Any]:
+    permission_id, name = PROJECT_PERMISSIONS[key]
+    user = request.user
+    have = user is not None and (not user["forbidden"] or key in READ_ONLY_PERMISSIONS)
+    return {
+        "id": permission_id,
+        "key": key,
+        "name": name,
+        "type": "PROJECT",
+        "description": f"Ability to {name.lower()}.",
+        "havePermission": have,
+    }
+
+
 def get_project(app: SimulatorApp, request: Request, params: dict[str, str]) -> Response:
     project = visible_project(request, params["projectIdOrKey"])
     lead = app.state.user(project["lead"])
@@ -230,6 +277,7 @@ def add_comment(app: SimulatorApp, request: Request, params: dict[str, str]) -> 
 API = "/rest/api/3"
 ROUTES: list[Route] = [
     Route("GET", f"{API}/myself", get_current_user, "getCurrentUser"),
+    Route("GET", f"{API}/mypermissions", get_my_permissions, "getMyPermissions"),
     Route("GET", f"{API}/project/search", search_projects, "searchProjects"),
     Route("GET", f"{API}/project/{{projectIdOrKey}}", get_project, "getProject"),
     Route(

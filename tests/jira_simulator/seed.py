@@ -119,6 +119,8 @@ PROJECTS: dict[str, dict[str, Any]] = {
             "10004": {
                 "fields": [*_COMMON, "customfield_10050"],
                 "required": ["customfield_10050"],
+                # Incident's priority has no default: createmeta says hasDefaultValue false.
+                "no_default": ["priority"],
             },
         },
         "assignable": ["712020:sim-bot", "712020:sim-alice", "712020:sim-carol"],

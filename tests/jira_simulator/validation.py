@@ -18,8 +18,9 @@ TOO_LONG = "The entered text is too long. It exceeds the allowed limit of 32,767
 NOT_ON_SCREEN = "cannot be set. It is not on the appropriate screen, or unknown."
 EMPTY_COMMENT = "Comment body can not be empty!"
 MAX_RICH_TEXT = 32767
-# "Summary must be less than 255 characters." (§2.2): taken literally, 255 is already too long.
-MAX_SUMMARY = 254
+# Jira stores up to 255 characters and refuses 256 with "Summary must be less than 255
+# characters." (§2.2): the wording is off by one, the limit is 255 (docs/jira-api.md).
+MAX_SUMMARY = 255
 MAX_SHORT_TEXT = 255
 # Structurally broken ADF: Jira answers a bare INVALID_INPUT (secondary evidence, e.g.
 # github.com/nguyenvanduocit/jira-mcp/issues/42); X-Sim-Detail says what is wrong.

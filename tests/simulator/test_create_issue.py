@@ -106,7 +106,7 @@ def test_it_rejects_an_issue_type_of_another_project(api: JiraClient) -> None:
     [
         (None, "You must specify a summary of the issue."),
         ("   ", "You must specify a summary of the issue."),
-        ("x" * 255, "Summary must be less than 255 characters."),
+        ("x" * 256, "Summary must be less than 255 characters."),
         ("two\nlines", "The summary is invalid because it contains newline characters."),
     ],
 )
@@ -114,8 +114,8 @@ def test_it_validates_the_summary(api: JiraClient, summary: str | None, message:
     assert field_errors(api.create_issue(summary=summary)) == {"summary": message}
 
 
-def test_it_accepts_a_254_character_summary(api: JiraClient) -> None:
-    assert api.create_issue(summary="x" * 254).status_code == 201
+def test_it_accepts_a_255_character_summary(api: JiraClient) -> None:
+    assert api.create_issue(summary="x" * 255).status_code == 201
 
 
 def test_it_requires_adf_descriptions(api: JiraClient) -> None:

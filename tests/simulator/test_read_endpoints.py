@@ -98,7 +98,13 @@ def test_it_describes_create_fields_with_priorities_and_required_custom_field(
         ("4", "Low"),
         ("5", "Lowest"),
     ]
-    assert priority["hasDefaultValue"] is True and priority["defaultValue"]["name"] == "Medium"
+    assert priority["hasDefaultValue"] is False and "defaultValue" not in priority  # Incident
+    task = assert_documented(
+        "getCreateIssueMetaIssueTypeId", api.get("/issue/createmeta/OPS/issuetypes/10001")
+    )
+    (task_priority,) = [field for field in task["fields"] if field["fieldId"] == "priority"]
+    assert task_priority["hasDefaultValue"] is True
+    assert task_priority["defaultValue"]["name"] == "Medium"
     impacted = fields["customfield_10050"]
     assert impacted["required"] is True and impacted["name"] == "Impacted system"
     assert impacted["schema"]["custom"].endswith(":select")

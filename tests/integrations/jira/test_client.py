@@ -475,6 +475,24 @@ def test_it_builds_browse_urls(client):
         ("https://EXAMPLE.atlassian.net:443/browse/ops-7/", "OPS-7"),
         (HOST + "/browse/OPS-7?focusedCommentId=10000", "OPS-7"),
         (HOST + "/jira/software/projects/OPS/boards/1?selectedIssue=OPS-8", "OPS-8"),
+        # Every Jira Cloud issue URL form of the site (docs/jira-api.md, "Issue URLs").
+        (HOST + "/jira/software/c/projects/DQ/issues/DQ-1", "DQ-1"),
+        (HOST + "/jira/software/projects/DQ/issues/DQ-1", "DQ-1"),
+        (HOST + "/jira/software/c/projects/DQ/issues/DQ-1?jql=project%20%3D%20DQ", "DQ-1"),
+        (HOST + "/jira/core/projects/DQ/issues/DQ-1", "DQ-1"),
+        (HOST + "/jira/work-management/projects/DQ/issues/DQ-1", "DQ-1"),
+        (HOST + "/projects/DQ/issues/DQ-1", "DQ-1"),
+        (HOST + "/projects/DQ/issues/DQ-1/", "DQ-1"),
+        (HOST + "/jira/servicedesk/projects/X/queues/custom/1/DQ-1", "DQ-1"),
+        (HOST + "/jira/servicedesk/projects/X/issues/DQ-1", "DQ-1"),
+        (HOST + "/jira/software/c/projects/DQ/boards/2/backlog?selectedIssue=DQ-1", "DQ-1"),
+        (HOST + "/jira/software/c/projects/DQ/list?selectedIssue=dq-1", "DQ-1"),
+        (HOST + "/jira/core/projects/DQ/board?selectedIssue=DQ-1", "DQ-1"),
+        (HOST + "/issues/?jql=order%20by%20created&selectedIssue=DQ-1", "DQ-1"),
+        (HOST + "/jira/software/c/projects/DQ/issues/not-a-key", None),
+        (HOST + "/jira/software/c/projects/DQ/issues", None),
+        (HOST + "/wiki/spaces/DQ/pages/DQ-1", None),
+        ("https://elsewhere.atlassian.net/projects/DQ/issues/DQ-1", None),
         ("https://evil.example.com/browse/OPS-7", None),
         ("https://example.atlassian.net.evil.com/browse/OPS-7", None),
         ("https://user@example.atlassian.net/browse/OPS-7", None),
@@ -484,7 +502,7 @@ def test_it_builds_browse_urls(client):
         ("OPS-7", None),
     ],
 )
-def test_it_reads_issue_keys_only_from_this_sites_browse_urls(client, url, key):
+def test_it_reads_issue_keys_only_from_this_sites_issue_urls(client, url, key):
     assert client.issue_key_from_browse_url(url) == key
 
 
