@@ -14,6 +14,7 @@ from ..jira import (
     JiraCredentialsRejected,
     JiraError,
     JiraForbidden,
+    JiraHostNotAllowed,
     JiraNotFound,
     JiraRateLimited,
     JiraUnavailable,
@@ -37,6 +38,7 @@ REQUIRED_PERMISSIONS = {
 }
 HEADLINE_TIMED_OUT = "Jira timed out"
 HEADLINE_CONNECTION = "Connection failed"
+HEADLINE_HOST_NOT_ALLOWED = "Host not allowed"
 HEADLINE_AUTHENTICATION = "Authentication failed"
 HEADLINE_PERMISSION = "Permission check failed"
 HEADLINE_PROJECT = "Project not found"
@@ -123,6 +125,8 @@ def check_connection(host_url: str, credentials: Credentials, project_key: str) 
 
 def failure_headline(check_name: str, error: JiraError) -> str:
     """Name what failed: the transport, the credentials, or the check's own subject."""
+    if isinstance(error, JiraHostNotAllowed):
+        return HEADLINE_HOST_NOT_ALLOWED
     if isinstance(error, JiraUnavailable) and error.is_timeout:
         return HEADLINE_TIMED_OUT
     if isinstance(error, JiraRateLimited):

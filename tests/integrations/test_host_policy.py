@@ -329,7 +329,7 @@ def test_it_refuses_a_host_that_rebinds_to_loopback_after_the_form_check(
     )
 
     assert answer.lookups == [[PUBLIC_IP], ["127.0.0.1"]]  # form check passed, then connect
-    assert "Authentication failed — nothing was saved." in response.text
+    assert "Host not allowed — nothing was saved." in response.text
     assert f"The host rebind.example {NOT_ALLOWED}" in response.text
     assert not TicketingIntegration.objects.exists()
     assert listener.connections() == 0
