@@ -3,6 +3,8 @@ import re
 from django import forms
 from django.conf import settings
 
+from anomalies.validation import CleanInputForm
+
 from .jira import normalize_host_url
 from .services import Credentials
 
@@ -34,7 +36,7 @@ class CredentialsField(forms.CharField):
             raise forms.ValidationError(str(error)) from None
 
 
-class ConnectForm(forms.Form):
+class ConnectForm(CleanInputForm):
     host_url = forms.CharField(
         label="Host URL",
         max_length=255,
@@ -63,7 +65,7 @@ class ConnectForm(forms.Form):
         return clean_project_key(self.cleaned_data["default_project_key"])
 
 
-class EditForm(forms.Form):
+class EditForm(CleanInputForm):
     credentials = CredentialsField(
         label="Credentials",
         required=False,
