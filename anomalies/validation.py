@@ -65,6 +65,8 @@ class CleanInputForm(forms.Form):
         unclean = [name for name, bound in self._bound_items() if _holds_unclean(bound.data)]
         super()._clean_fields()
         for name in unclean:
+            if name in self.errors:  # e.g. CharField's own "Null characters are not allowed."
+                continue
             if name in self.cleaned_data:
                 del self.cleaned_data[name]
             self.add_error(name, ValidationError(UNCLEAN_TEXT_MESSAGE, code="unclean_text"))
