@@ -202,15 +202,17 @@ def _issue_in(payload: dict) -> IssueSummary | None:
     issue_id = issue.get("id", "")
     if isinstance(issue_id, int) and not isinstance(issue_id, bool):
         issue_id = str(issue_id)
-    texts = (issue_id, issue.get("key", ""), fields.get("summary") or "", status.get("name", ""))
+    key, title = issue.get("key", ""), fields.get("summary") or ""
+    status_name, category_key = status.get("name", ""), category.get("key", "")
+    texts = (issue_id, key, title, status_name, category_key)
     if not all(isinstance(text, str) for text in texts):
         return None
     summary = IssueSummary(
         id=issue_id,
-        key=texts[1],
-        summary=texts[2],
-        status_name=texts[3],
-        status_category_key=_text(category.get("key")),
+        key=key,
+        summary=title,
+        status_name=status_name,
+        status_category_key=category_key,
         fields=fields,
     )
     return summary if summary.id or summary.key else None
