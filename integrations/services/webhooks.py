@@ -42,6 +42,7 @@ from .tickets import apply_status
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_IDENTIFIER_LENGTH = 200  # the column's size; Jira's identifiers are far shorter
 ISSUE_UPDATED = "jira:issue_updated"
 ISSUE_DELETED = "jira:issue_deleted"
 DELETED_REASON = "The issue was deleted in Jira."
@@ -117,6 +118,7 @@ def receive_webhook(
     WebhookRefused for a missing or wrong signature, a body that is not a JSON object within
     the input rules, or an event time outside the accepted window (a replay). A signed body
     of any other shape is recorded and ignored: never a 5xx that Jira would retry."""
+    _check_identifier(identifier)  # first, so no hostile identifier reaches the logs
     _verify_signature(integration, body, signature, identifier)
     payload = _parse(body)
     happened_at = _fresh_event_time(payload)
@@ -159,6 +161,12 @@ def _verify_signature(
     if not signature_matches(integration.webhook_secret, body, signature):
         logger.warning("Jira webhook %s for %s refused: wrong signature.", identifier, integration)
         raise WebhookRefused(401, "The signature does not match.")
+
+
+def _check_identifier(identifier: str | None) -> None:
+    # Printable: no NUL, lone surrogate or line break (which could forge a log line).
+    if identifier and (len(identifier) > MAX_IDENTIFIER_LENGTH or not identifier.isprintable()):
+        raise WebhookRefused(400, "The X-Atlassian-Webhook-Identifier header is not valid.")
 
 
 def _parse(body: bytes) -> dict:
@@ -251,7 +259,7 @@ def _record_and_apply(
             with transaction.atomic():
                 delivery = WebhookDelivery.objects.create(
                     integration=integration,
-                    identifier=(received.identifier or "")[:200] or None,
+                    identifier=received.identifier or None,
                     body_sha256=received.body_sha256,
                     event=event,
                     issue_key=issue.key[:64] if issue else "",

@@ -813,3 +813,13 @@ def test_it_refuses_an_event_without_a_usable_timestamp(client, dq1, stamp):
 def test_it_keeps_digests_longer_than_it_accepts_events(client, dq1):
     # Any body still accepted must have a digest still on record, or a replay would pass.
     assert webhooks.DELIVERY_RETENTION > webhooks.ACCEPTED_AGE + webhooks.CLOCK_SKEW
+
+
+@pytest.mark.parametrize("identifier", ["a\x00b", "\ud800", "forged\nINFO line", "x" * 201])
+def test_it_refuses_an_identifier_it_could_not_store_or_log(client, dq1, identifier):
+    response = deliver(
+        client, dq1.integration, updated(dq1), **{"X-Atlassian-Webhook-Identifier": identifier}
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert not WebhookDelivery.objects.exists()
