@@ -3,8 +3,10 @@ a refusal writes nothing, nothing unclean is stored, and every list still answer
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from . import recorder
@@ -22,6 +24,7 @@ from .strategies import encoded, form_values, ids, json_bodies
 
 pytestmark = pytest.mark.fuzz
 
+HOSTILE_CHARACTERS = ("\x00", "\ud800", "\udfff" * 3)
 targets = st.one_of(st.sampled_from(["own", "own", "hidden"]), ids)
 
 
@@ -51,8 +54,24 @@ def attack(fuzz: Fuzzer, endpoint: Endpoint) -> None:
         else:
             fuzz.page(endpoint.label, persona, "GET", path, query=encoded(payload))
 
+    for payload in known_attacks(endpoint):  # tried first, every run, as the admin
+        attempt = example(persona="admin", anomaly="own", row="own", payload=payload)(attempt)
     attempt()
     fuzz.assert_lists_answer()
+
+
+def known_attacks(endpoint: Endpoint) -> list:
+    """The issue's cases, so every run tries them whatever hypothesis draws."""
+    if endpoint.sends == "json":
+        every = {key: None for key in endpoint.valid} or {"unknown_key": None}
+        return [
+            b"[" * 50_000,
+            *(json.dumps(dict.fromkeys(every, bad)).encode() for bad in HOSTILE_CHARACTERS),
+            json.dumps({**endpoint.valid, "detected_at": "9999-12-31T23:59:59-12:00"}).encode(),
+            json.dumps({**endpoint.valid, "weight": 2**31}).encode(),
+        ]
+    fields = list(endpoint.valid) or ["unknown_key"]
+    return [dict.fromkeys(fields, bad) for bad in HOSTILE_CHARACTERS]
 
 
 def _row_id(fuzz: Fuzzer, endpoint: Endpoint, row) -> int:

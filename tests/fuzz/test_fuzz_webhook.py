@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from . import recorder
@@ -68,6 +68,15 @@ def signed(body: bytes) -> str:
     return "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
 
 
+KNOWN_ATTACKS = [
+    [(("issue", "fields", "status"), "Done")],
+    [(("issue", "key"), 12), (("issue", "id"), None)],
+    [(("issue", "key"), {"key": "DQ-1"})],
+    [(("issue", "fields"), "all")],
+    [(("issue", "fields", "status", "name"), "Done\ud800")],
+    [(("timestamp",), 10**30)],
+    [(("timestamp",), 0)],
+]
 changes = st.lists(st.tuples(st.sampled_from(PLACES), hostile_value), max_size=3)
 signatures = st.sampled_from(["right", "right", "right", "none", "wrong"])
 identifiers = st.one_of(st.uuids().map(str), st.just(""), hostile_text)
@@ -91,5 +100,9 @@ def test_it_never_fails_on_a_hostile_delivery(fuzz, connected_world):
             headers["X-Hub-Signature"] = signed(body if signature == "right" else b"other")
         fuzz.webhook(LABEL, path, body, headers)
 
+    for known in KNOWN_ATTACKS:  # the issue's cases, tried first on every run
+        attempt = example(changes=known, raw=None, signature="right", identifier="")(attempt)
+    for raw in (b"[" * 50_000, b'{"webhookEvent": "\\ud800"}'):
+        attempt = example(changes=[], raw=raw, signature="right", identifier="")(attempt)
     attempt()
     fuzz.assert_lists_answer()
