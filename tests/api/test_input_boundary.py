@@ -166,13 +166,10 @@ def test_it_ignores_a_nul_in_the_list_pages_search(client, member_author, anomal
 
 
 @pytest.mark.parametrize("field", ["weight", "anomalous_record_count"])
-@pytest.mark.parametrize("value", [MAX_DB_INTEGER + 1, 10**30, -1, 1.5, True, "12"])
+@pytest.mark.parametrize("value", [MAX_DB_INTEGER + 1, 10**30, -1, 1.5, True, "1e3", [1]])
 def test_it_refuses_numbers_the_column_cannot_hold(client, editor, orders, field, value):
     response = api_client(client, editor).post(LIST_URL, detection(**{field: value}))
 
-    if value == "12":  # a number written as text is still that number
-        assert response.status_code == HTTPStatus.CREATED
-        return
     assert response.status_code == HTTPStatus.BAD_REQUEST
     assert field in response.json()["fields"]
     assert not Anomaly.objects.exists()
