@@ -62,7 +62,11 @@ class JsonListField(forms.Field):
     """A JSON array, checked item by item in the form's clean_<name>()."""
 
     def to_python(self, value):
-        return list(value) if value else []
+        if value in self.empty_values:
+            return []
+        if not isinstance(value, list):
+            raise forms.ValidationError("Give a list.", code="invalid")
+        return value
 
 
 class IngestForm(CleanInputForm):

@@ -165,6 +165,17 @@ def test_it_ignores_a_nul_in_the_list_pages_search(client, member_author, anomal
 # --- Found 2: integers past the column, nesting past the limit ----------------------------
 
 
+@pytest.mark.parametrize("field", ["failed_checks", "tags"])
+@pytest.mark.parametrize("value", [1, 1.5, True, "text", {"a": 1}])
+def test_it_refuses_a_list_field_given_something_else(client, editor, orders, field, value):
+    # Found by the fuzz suite: a number where a list belongs was a 500.
+    response = api_client(client, editor).post(LIST_URL, detection(**{field: value}))
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert response.json()["fields"][field] == "Give a list."
+    assert not Anomaly.objects.exists()
+
+
 @pytest.mark.parametrize("field", ["weight", "anomalous_record_count"])
 @pytest.mark.parametrize("value", [MAX_DB_INTEGER + 1, 10**30, -1, 1.5, True, "1e3", [1]])
 def test_it_refuses_numbers_the_column_cannot_hold(client, editor, orders, field, value):

@@ -25,6 +25,7 @@ from .strategies import encoded, form_values, ids, json_bodies
 pytestmark = pytest.mark.fuzz
 
 HOSTILE_CHARACTERS = ("\x00", "\ud800", "\udfff" * 3)
+WRONG_TYPES = (1, 1.5, True, {"a": 1}, "text")
 targets = st.one_of(st.sampled_from(["own", "own", "hidden"]), ids)
 
 
@@ -67,6 +68,7 @@ def known_attacks(endpoint: Endpoint) -> list:
         return [
             b"[" * 50_000,
             *(json.dumps(dict.fromkeys(every, bad)).encode() for bad in HOSTILE_CHARACTERS),
+            *(json.dumps(dict.fromkeys(every, wrong)).encode() for wrong in WRONG_TYPES),
             json.dumps({**endpoint.valid, "detected_at": "9999-12-31T23:59:59-12:00"}).encode(),
             json.dumps({**endpoint.valid, "weight": 2**31}).encode(),
         ]
