@@ -37,6 +37,7 @@ from .permissions import (
     get_anomaly_access,
     visible_datastores,
 )
+from .validation import parse_id
 from .views import PAGE_SIZE, filter_anomalies, listed_rows
 
 HISTORY_LIMIT = 200  # as many entries as the anomaly page shows
@@ -152,11 +153,11 @@ def _anomaly_list(request: HttpRequest) -> JsonResponse:
 
 
 def _page(request: HttpRequest, paginator: Paginator):
-    number = request.GET.get("page", "1")
-    if not number.isdigit():
+    number = parse_id(request.GET.get("page", "1"))
+    if number is None:
         raise ApiError(HTTPStatus.BAD_REQUEST, "Bad page.", fields={"page": "Give a number."})
     try:
-        return paginator.page(int(number))
+        return paginator.page(number)
     except EmptyPage:
         raise ApiError(HTTPStatus.NOT_FOUND, f"There is no page {number}.") from None
 

@@ -5,7 +5,6 @@ token authentication, allowed methods, JSON bodies, and every refusal as JSON
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from http import HTTPStatus
@@ -18,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from .forms import JsonListField
 from .models import ApiToken, User
+from .validation import InputRefused, parse_json_object
 
 MAX_JSON_BYTES = 256 * 1024
 AUTH_SCHEMES = ("token", "bearer")
@@ -99,7 +99,8 @@ def _method_not_allowed(request: HttpRequest, methods: tuple[str, ...]) -> JsonR
 
 
 def read_json(request: HttpRequest) -> dict[str, Any]:
-    """The body's JSON object ({} when empty); 413 past MAX_JSON_BYTES, 400 when not JSON."""
+    """The body's JSON object ({} when empty); 413 past MAX_JSON_BYTES; 400 when it is not
+    JSON or breaks the input rules of `validation` (too deep, NUL or lone surrogates)."""
     if _declared_length(request) > MAX_JSON_BYTES or len(request.body) > MAX_JSON_BYTES:
         raise ApiError(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
@@ -108,14 +109,10 @@ def read_json(request: HttpRequest) -> dict[str, Any]:
     if not request.body.strip():
         return {}
     try:
-        payload = json.loads(request.body)
-    except ValueError as error:  # JSONDecodeError, or bytes that are not UTF-8
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST, f"The request body is not valid JSON: {error}."
-        ) from None
-    if not isinstance(payload, dict):
-        raise ApiError(HTTPStatus.BAD_REQUEST, "The request body must be a JSON object.")
-    return payload
+        return parse_json_object(request.body)
+    except InputRefused as refusal:
+        fields = {refusal.field: refusal.message} if refusal.field else {}
+        raise ApiError(HTTPStatus.BAD_REQUEST, refusal.message, fields=fields) from None
 
 
 def _declared_length(request: HttpRequest) -> int:

@@ -1,6 +1,7 @@
 from django import forms
 
 from .models import ARCHIVE_REASONS, AnomalyType, FailedCheck, Status
+from .validation import CleanInputForm, StorableDateTimeField, db_integer_field
 
 STATUS_FILTERS = [
     ("open", "Open"),
@@ -23,7 +24,7 @@ SORT_LABELS = [
 ]
 
 
-class AnomalyFilterForm(forms.Form):
+class AnomalyFilterForm(CleanInputForm):
     status = forms.ChoiceField(choices=STATUS_FILTERS, required=False)
     datastore = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     type = forms.ChoiceField(choices=[("", "Any type"), *AnomalyType.choices], required=False)
@@ -42,14 +43,14 @@ class AnomalyFilterForm(forms.Form):
         return default
 
 
-class ArchiveForm(forms.Form):
+class ArchiveForm(CleanInputForm):
     reason = forms.ChoiceField(choices=[(reason.value, reason.label) for reason in ARCHIVE_REASONS])
     note = forms.CharField(
         required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
-class CommentForm(forms.Form):
+class CommentForm(CleanInputForm):
     text = forms.CharField(
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a comment…"}),
@@ -61,20 +62,24 @@ class JsonListField(forms.Field):
     """A JSON array, checked item by item in the form's clean_<name>()."""
 
     def to_python(self, value):
-        return list(value) if value else []
+        if value in self.empty_values:
+            return []
+        if not isinstance(value, list):
+            raise forms.ValidationError("Give a list.", code="invalid")
+        return value
 
 
-class IngestForm(forms.Form):
+class IngestForm(CleanInputForm):
     """An anomaly as a detector reports it. The datastore and container are names or ids."""
 
     fingerprint = forms.CharField(max_length=128)
     datastore = forms.Field()
     container = forms.Field()
     type = forms.ChoiceField(choices=AnomalyType.choices)
-    weight = forms.IntegerField(min_value=0, required=False)
-    anomalous_record_count = forms.IntegerField(min_value=0, required=False)
+    weight = db_integer_field(required=False)
+    anomalous_record_count = db_integer_field(required=False)
     description = forms.CharField(max_length=20000)
-    detected_at = forms.DateTimeField(
+    detected_at = StorableDateTimeField(
         required=False, help_text="ISO 8601; without an offset it is UTC."
     )
     failed_checks = JsonListField(required=False)

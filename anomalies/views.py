@@ -13,6 +13,7 @@ from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
 from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, FailedCheck, Status
 from .permissions import Action, get_anomaly_access, visible_datastores
 from .sections import annotate_rows, render_detail_sections
+from .validation import parse_id
 
 PAGE_SIZE = 50
 DEFAULT_STATUS_FILTER = "open"
@@ -27,12 +28,12 @@ STATUS_GROUPS = {
 def _search(anomalies: QuerySet, text: str) -> QuerySet:
     """Free text over the id, uuid, description and failed-check messages; `#123` is an id."""
     if text.startswith("#") and text[1:].isdigit():
-        return anomalies.filter(pk=int(text[1:]))
+        return anomalies.filter(pk=parse_id(text[1:]) or 0)
     matches = Q(description__icontains=text) | Q(
         pk__in=FailedCheck.objects.filter(message__icontains=text).values("anomaly_id")
     )
-    if text.isdigit():
-        matches |= Q(pk=int(text))
+    if parse_id(text) is not None:
+        matches |= Q(pk=parse_id(text))
     with contextlib.suppress(ValueError):
         matches |= Q(uuid=uuid.UUID(text))
     return anomalies.filter(matches)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from anomalies.models import Anomaly
+from anomalies.validation import is_clean_text
 
 from . import services
 from .jira import JiraClient
@@ -41,7 +42,9 @@ def _initial_from(submitted) -> dict:
 
 
 def load_create_metadata(client: JiraClient, integration, values) -> dict:
-    """Projects, then the chosen project's issue types, then that type's fields."""
+    """Projects, then the chosen project's issue types, then that type's fields. What the
+    user sent is only passed on to Jira when it is clean text; the form refuses the rest."""
+    values = {key: _clean_or_blank(values.get(key)) for key in SENT_TO_JIRA}
     projects = client.search_projects()
     keys = [project.key for project in projects]
     project_key = values.get("project") or integration.default_project_key
@@ -68,6 +71,13 @@ def load_create_metadata(client: JiraClient, integration, values) -> dict:
             "assignees": assignees,
         },
     }
+
+
+SENT_TO_JIRA = ("project", "issue_type", "assignee_query", "assignee")
+
+
+def _clean_or_blank(value) -> str:
+    return value if isinstance(value, str) and is_clean_text(value) else ""
 
 
 def _assignees(client: JiraClient, project_key: str, values) -> list:

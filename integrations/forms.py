@@ -4,6 +4,8 @@ from urllib.parse import urlsplit
 from django import forms
 from django.conf import settings
 
+from anomalies.validation import CleanInputForm
+
 from .host_policy import HostNotAllowed
 from .jira import normalize_host_url
 from .services import Credentials, host_policy
@@ -36,7 +38,7 @@ class CredentialsField(forms.CharField):
             raise forms.ValidationError(str(error)) from None
 
 
-class ConnectForm(forms.Form):
+class ConnectForm(CleanInputForm):
     host_url = forms.CharField(
         label="Host URL",
         max_length=255,
@@ -76,7 +78,7 @@ class ConnectForm(forms.Form):
         return clean_project_key(self.cleaned_data["default_project_key"])
 
 
-class EditForm(forms.Form):
+class EditForm(CleanInputForm):
     credentials = CredentialsField(
         label="Credentials",
         required=False,

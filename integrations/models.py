@@ -365,6 +365,9 @@ class WebhookDelivery(models.Model):
     )
     # Null when Jira sent none, so such deliveries are never taken for duplicates.
     identifier = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    # SHA-256 of the signed body: the signature does not cover the identifier, so a replay
+    # under a new identifier is caught by its body (services/webhooks.py). Null before 0004.
+    body_sha256 = models.CharField(max_length=64, null=True, blank=True, editable=False)  # noqa: DJ001
     event = models.CharField(max_length=100)
     issue_key = models.CharField(max_length=64, blank=True)
     received_at = models.DateTimeField(db_index=True)
@@ -373,6 +376,11 @@ class WebhookDelivery(models.Model):
     class Meta:
         ordering = ["-received_at", "-id"]
         verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["integration", "body_sha256"], name="one_delivery_per_signed_body"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} {self.issue_key}: {self.get_outcome_display()}"

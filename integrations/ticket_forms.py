@@ -7,6 +7,8 @@ from datetime import date
 
 from django import forms
 
+from anomalies.validation import CleanInputForm
+
 from .jira import CreateField, JiraIssueType, JiraProject, JiraUser
 from .jira.adf import text_to_adf
 
@@ -25,7 +27,7 @@ STANDARD_FIELDS = {
 CUSTOM_PREFIX = "jira_"
 
 
-class CreateTicketForm(forms.Form):
+class CreateTicketForm(CleanInputForm):
     # One token per opened form: submitting the same form twice creates one issue.
     request_token = forms.UUIDField(required=False, widget=forms.HiddenInput)
     project = forms.ChoiceField(label="Project")
@@ -145,7 +147,8 @@ def custom_form_field(meta: CreateField) -> forms.Field | None:
     if kind == "string":
         return forms.CharField(max_length=32767, **common)
     if kind == "number":
-        return forms.DecimalField(**common)
+        # Jira numbers are doubles: more digits than this cannot be sent as one.
+        return forms.DecimalField(max_digits=30, **common)
     if kind == "date":
         return forms.DateField(widget=forms.DateInput(attrs={"type": "date"}), **common)
     return None

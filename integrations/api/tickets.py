@@ -26,6 +26,7 @@ from anomalies.api_http import (
 )
 from anomalies.models import Anomaly, DatastorePermission, User
 from anomalies.permissions import Action, AnomalyAccess, get_anomaly_access
+from anomalies.validation import UNCLEAN_TEXT_MESSAGE, CleanInputForm, is_clean_text
 
 from .. import services
 
@@ -130,7 +131,7 @@ def links_json(access: AnomalyAccess) -> list[dict[str, Any]]:
     return [ticket_link_json(link) for link in _links(access.anomaly)]
 
 
-class LinkIssueForm(forms.Form):
+class LinkIssueForm(CleanInputForm):
     issue = forms.CharField(max_length=500, help_text="An issue key (DQ-12) or its browse URL.")
 
 
@@ -336,6 +337,11 @@ def form_specification(request: HttpRequest):
     _require_level_anywhere(request.user, Action.CREATE_TICKET)
     integration = _integration_to_use()
     asked = {key: request.GET.get(key, "") for key in ("project", "issue_type", "assignee_query")}
+    unclean = {
+        key: UNCLEAN_TEXT_MESSAGE for key, value in asked.items() if not is_clean_text(value)
+    }
+    if unclean:
+        raise ApiError(HTTPStatus.BAD_REQUEST, "Some values are not valid.", fields=unclean)
     try:
         with services.client_for(integration) as client:
             metadata = load_create_metadata(client, integration, asked)

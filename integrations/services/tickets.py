@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from anomalies.models import Anomaly, User
 from anomalies.services import record_history
+from anomalies.validation import UNCLEAN_TEXT_MESSAGE, is_clean_text
 
 from .. import outbound
 from ..broker import publish
@@ -277,6 +278,7 @@ class LinkQuery:
 
 def parse_link_query(text: str, client: JiraClient) -> LinkQuery:
     text = text.strip()
+    _refuse_unclean(text)
     if ISSUE_KEY.fullmatch(text):
         return LinkQuery(key=text.upper(), words="")
     if text.lower().startswith(("http://", "https://")):
@@ -290,11 +292,18 @@ def parse_link_query(text: str, client: JiraClient) -> LinkQuery:
 
 
 def search_issues(integration: TicketingIntegration, words: str) -> list[IssueSummary]:
+    _refuse_unclean(words)
     with client_for(integration) as client:
         try:
             return client.search_issues_by_text(words, limit=MAX_SEARCH_RESULTS)
         except JiraError as error:
             raise TicketError(f"{error.message} {error.hint}") from None
+
+
+def _refuse_unclean(text: str) -> None:
+    """Text Jira could not be sent (docs: README "Input rules") never leaves the app."""
+    if not is_clean_text(text):
+        raise TicketError(UNCLEAN_TEXT_MESSAGE)
 
 
 def link_existing_issue(

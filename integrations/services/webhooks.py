@@ -1,18 +1,25 @@
 """Jira webhooks (PRODUCT.md §7, two-way sync): Jira tells us at once when a linked issue
 changes status or is deleted, instead of the anomaly page waiting for the periodic refresh.
 
-Facts from API-NOTES §4: an admin webhook with a secret signs each delivery with
-`X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>` (§4.2); every delivery carries
-`X-Atlassian-Webhook-Identifier`, unchanged across Jira's retries (§4.3), which is what
-dedup keys on; bodies are v2-style, with the status under `issue.fields.status` (§4.4).
+Facts from docs/jira-api.md (Webhooks): an admin webhook with a secret signs each
+delivery with `X-Hub-Signature: sha256=<hex HMAC-SHA256 of the raw body>`; every delivery
+carries `X-Atlassian-Webhook-Identifier`, unchanged across Jira's retries; bodies are
+v2-style, with the status under `issue.fields.status` and the event's time in `timestamp`.
 The secret and the signature are never logged.
+
+Replays: the signature covers the body only, not the identifier, so anyone who captured one
+delivery could send it again under a fresh identifier. So dedup keys on the SHA-256 of the
+signed body as well as on the identifier, and a body whose signed `timestamp` is missing,
+older than ACCEPTED_AGE or further ahead than CLOCK_SKEW is refused; since digests are kept
+for DELIVERY_RETENTION, longer than both together, every body we still accept is one whose
+digest we still hold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
-import json
 import logging
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -25,6 +32,7 @@ from django.utils import timezone
 
 from anomalies.models import User
 from anomalies.services import record_history
+from anomalies.validation import InputRefused, parse_json_object
 
 from ..jira import IssueSummary
 from ..models import TicketingIntegration, TicketLink, WebhookDelivery
@@ -34,12 +42,16 @@ from .tickets import apply_status
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_IDENTIFIER_LENGTH = 200  # the column's size; Jira's identifiers are far shorter
 ISSUE_UPDATED = "jira:issue_updated"
 ISSUE_DELETED = "jira:issue_deleted"
 DELETED_REASON = "The issue was deleted in Jira."
 DUPLICATE = "duplicate"
-# Jira retries a failed delivery up to five times, 5–15 minutes apart (API-NOTES §4.3): a
-# week of identifiers covers that many times over and keeps the table small.
+# Jira retries a failed delivery up to five times, 5–15 minutes apart (docs/jira-api.md):
+# an event older than three days is no retry of Jira's but a replay. Deliveries (their
+# identifiers and body digests) are kept longer than that window plus the clock skew.
+ACCEPTED_AGE = timedelta(days=3)
+CLOCK_SKEW = timedelta(hours=1)
 DELIVERY_RETENTION = timedelta(days=7)
 Outcome = WebhookDelivery.Outcome
 
@@ -103,12 +115,21 @@ def receive_webhook(
     identifier: str | None,
 ) -> str:
     """Check and apply one delivery; returns its outcome (or "duplicate"). Raises
-    WebhookRefused for a missing or wrong signature, or a body that is not a JSON object."""
+    WebhookRefused for a missing or wrong signature, a body that is not a JSON object within
+    the input rules, or an event time outside the accepted window (a replay). A signed body
+    of any other shape is recorded and ignored: never a 5xx that Jira would retry."""
+    _check_identifier(identifier)  # first, so no hostile identifier reaches the logs
     _verify_signature(integration, body, signature, identifier)
     payload = _parse(body)
-    event = str(payload.get("webhookEvent") or "")[:100]
+    happened_at = _fresh_event_time(payload)
+    event = _text(payload.get("webhookEvent"))[:100]
     issue = _issue_in(payload)
-    outcome = _record_and_apply(integration, event, issue, identifier, _happened_at(payload))
+    outcome = _record_and_apply(
+        integration,
+        event,
+        issue,
+        _Received(identifier, hashlib.sha256(body).hexdigest(), happened_at),
+    )
     key = issue.key if issue else "-"
     logger.info("Jira webhook %s (%s %s) for %s: %s.", identifier, event, key, integration, outcome)
     return outcome
@@ -142,30 +163,70 @@ def _verify_signature(
         raise WebhookRefused(401, "The signature does not match.")
 
 
+def _check_identifier(identifier: str | None) -> None:
+    # Printable: no NUL, lone surrogate or line break (which could forge a log line).
+    if identifier and (len(identifier) > MAX_IDENTIFIER_LENGTH or not identifier.isprintable()):
+        raise WebhookRefused(400, "The X-Atlassian-Webhook-Identifier header is not valid.")
+
+
 def _parse(body: bytes) -> dict:
     try:
-        payload = json.loads(body)
-    except ValueError:
-        raise WebhookRefused(400, "The body is not JSON.") from None
-    if not isinstance(payload, dict):
-        raise WebhookRefused(400, "The body is not a JSON object.")
-    return payload
+        return parse_json_object(body)
+    except InputRefused as refusal:
+        where = f" ({refusal.field})" if refusal.field else ""
+        raise WebhookRefused(400, refusal.message + where) from None
+
+
+def _fresh_event_time(payload: dict) -> datetime:
+    """The event's signed time (`timestamp`, milliseconds since the epoch), or a 400 when it
+    is missing or outside the accepted window: Jira does not retry a 400."""
+    happened_at = _happened_at(payload)
+    now = timezone.now()
+    if happened_at is None:
+        raise WebhookRefused(400, "The body has no valid timestamp.")
+    if not now - ACCEPTED_AGE <= happened_at <= now + CLOCK_SKEW:
+        raise WebhookRefused(
+            400, "The event's timestamp is outside the accepted window; replays are refused."
+        )
+    return happened_at
+
+
+def _text(value) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def _issue_in(payload: dict) -> IssueSummary | None:
-    """The issue the event is about; its v2 fields have the shape of REST v3's for what we
-    read (summary, status name and category key)."""
+    """The issue the event is about, or None when it is missing or any part we read has the
+    wrong type. Its v2 fields have the shape of REST v3's for what we read (summary, status
+    name and category key)."""
     issue = payload.get("issue")
-    if not isinstance(issue, dict) or not isinstance(issue.get("fields") or {}, dict):
+    if not isinstance(issue, dict):
         return None
-    summary = IssueSummary.from_json(issue)
-    if not (summary.id or summary.key):
+    fields = issue.get("fields") or {}
+    status = (fields.get("status") or {}) if isinstance(fields, dict) else None
+    category = (status.get("statusCategory") or {}) if isinstance(status, dict) else None
+    if not isinstance(category, dict):  # so fields and status are objects too
         return None
-    return summary
+    issue_id = issue.get("id", "")
+    if isinstance(issue_id, int) and not isinstance(issue_id, bool):
+        issue_id = str(issue_id)
+    key, title = issue.get("key", ""), fields.get("summary") or ""
+    status_name, category_key = status.get("name", ""), category.get("key", "")
+    texts = (issue_id, key, title, status_name, category_key)
+    if not all(isinstance(text, str) for text in texts):
+        return None
+    summary = IssueSummary(
+        id=issue_id,
+        key=key,
+        summary=title,
+        status_name=status_name,
+        status_category_key=category_key,
+        fields=fields,
+    )
+    return summary if summary.id or summary.key else None
 
 
 def _happened_at(payload: dict) -> datetime | None:
-    """The event's time: `timestamp`, milliseconds since the epoch (API-NOTES §4.4)."""
     stamp = payload.get("timestamp")
     if not isinstance(stamp, int | float) or isinstance(stamp, bool):
         return None
@@ -175,21 +236,31 @@ def _happened_at(payload: dict) -> datetime | None:
         return None
 
 
+@dataclasses.dataclass(frozen=True)
+class _Received:
+    """What identifies one delivery: Jira's identifier and the digest of its signed body."""
+
+    identifier: str | None
+    body_sha256: str
+    happened_at: datetime
+
+
 def _record_and_apply(
     integration: TicketingIntegration,
     event: str,
     issue: IssueSummary | None,
-    identifier: str | None,
-    happened_at: datetime | None,
+    received: _Received,
 ) -> str:
     with transaction.atomic():
         try:
             # A savepoint of its own: a repeat (Jira retrying a delivery whose answer it
-            # missed) fails on the unique identifier, here or when a concurrent copy commits.
+            # missed, or a replay under a new identifier) fails on the unique identifier or
+            # body digest, here or when a concurrent copy commits.
             with transaction.atomic():
                 delivery = WebhookDelivery.objects.create(
                     integration=integration,
-                    identifier=(identifier or "")[:200] or None,
+                    identifier=received.identifier or None,
+                    body_sha256=received.body_sha256,
                     event=event,
                     issue_key=issue.key[:64] if issue else "",
                     received_at=timezone.now(),
@@ -197,7 +268,7 @@ def _record_and_apply(
                 )
         except IntegrityError:
             return DUPLICATE
-        delivery.outcome = _apply(integration, event, issue, happened_at)
+        delivery.outcome = _apply(integration, event, issue, received.happened_at)
         delivery.save(update_fields=["outcome"])
     return delivery.outcome
 

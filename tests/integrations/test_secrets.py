@@ -6,8 +6,10 @@ message or task argument")."""
 import base64
 import hashlib
 import hmac
+import json
 import logging
 import pickle
+import time
 import traceback
 from collections.abc import Callable
 
@@ -37,7 +39,13 @@ SENTINEL_PAIR = f"{SENTINEL_EMAIL}:{SENTINEL_TOKEN}"
 SENTINEL_BASE64 = base64.b64encode(SENTINEL_PAIR.encode()).decode()
 # The Jira webhook's secret, and the signature of one delivery made with it.
 SENTINEL_WEBHOOK_SECRET = "SENTINEL-WEBHOOK-SECRET-5c2e"
-WEBHOOK_BODY = b'{"webhookEvent": "jira:issue_updated", "issue": {"id": "1", "key": "DQ-1"}}'
+WEBHOOK_BODY = json.dumps(
+    {
+        "timestamp": int(time.time() * 1000),  # a fresh event: older ones are refused
+        "webhookEvent": "jira:issue_updated",
+        "issue": {"id": "1", "key": "DQ-1"},
+    }
+).encode()
 SENTINEL_SIGNATURE = hmac.new(
     SENTINEL_WEBHOOK_SECRET.encode(), WEBHOOK_BODY, hashlib.sha256
 ).hexdigest()

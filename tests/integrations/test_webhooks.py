@@ -697,3 +697,129 @@ def test_it_never_lets_an_older_update_move_the_status_back(client, dq1):
 
     dq1.refresh_from_db()
     assert dq1.status_name == "Done"
+
+
+# --- malformed signed bodies (issue 10, Found 5) --------------------------------------------
+
+
+def _reshaped(link: TicketLink, change) -> dict:
+    payload = updated(link)
+    change(payload)
+    return payload
+
+
+MALFORMED = {
+    "status is a string": lambda p: p["issue"]["fields"].update(status="Done"),
+    "status is a list": lambda p: p["issue"]["fields"].update(status=["Done"]),
+    "status name is a number": lambda p: p["issue"]["fields"]["status"].update(name=3),
+    "category is a string": lambda p: p["issue"]["fields"]["status"].update(statusCategory="x"),
+    "category key is an object": lambda p: p["issue"]["fields"]["status"]["statusCategory"].update(
+        key={"a": 1}
+    ),
+    "key is a number": lambda p: p["issue"].update(key=12, id=None),
+    "key is an object": lambda p: p["issue"].update(key={"k": "DQ-1"}),
+    "id is a list": lambda p: p["issue"].update(id=["10001"]),
+    "id is a boolean": lambda p: p["issue"].update(id=True),
+    "summary is a number": lambda p: p["issue"]["fields"].update(summary=5),
+    "fields is a string": lambda p: p["issue"].update(fields="all"),
+    "issue is a list": lambda p: p.update(issue=[1, 2]),
+    "issue is missing": lambda p: p.pop("issue"),
+    "event is an object": lambda p: p.update(webhookEvent={"e": 1}),
+    "event is missing": lambda p: p.pop("webhookEvent"),
+}
+
+
+@pytest.mark.parametrize("change", MALFORMED.values(), ids=MALFORMED.keys())
+def test_it_ignores_a_signed_body_of_the_wrong_shape(client, dq1, change):
+    response = deliver(client, dq1.integration, _reshaped(dq1, change))
+
+    assert response.status_code == HTTPStatus.OK
+    assert response.json() == {"outcome": "ignored"}
+    dq1.refresh_from_db()
+    assert dq1.status_name == "To Do"
+    assert WebhookDelivery.objects.get().outcome == WebhookDelivery.Outcome.IGNORED
+
+
+def test_it_still_applies_an_issue_id_sent_as_a_number(client, dq1):
+    payload = _reshaped(dq1, lambda p: p["issue"].update(id=int(dq1.issue_id)))
+
+    assert deliver(client, dq1.integration, payload).json() == {"outcome": "applied"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 50_000,
+        b'{"timestamp": 1, "issue": ' + b"[" * 50_000 + b"}",
+        json.dumps({"webhookEvent": "jira:issue_updated\ud800"}).encode(),
+        json.dumps({"webhookEvent": "jira:issue_updated", "issue": {"key": "DQ-1\x00"}}).encode(),
+        b'{"timestamp": NaN}',
+        b"\xff\xfe not utf-8",
+    ],
+)
+def test_it_answers_400_to_a_signed_body_beyond_the_input_rules(client, dq1, body):
+    response = deliver(client, dq1.integration, body=body)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert not WebhookDelivery.objects.exists()
+    dq1.refresh_from_db()
+    assert dq1.status_name == "To Do"
+
+
+# --- replays ----------------------------------------------------------------------------------
+
+
+def test_it_refuses_a_replay_under_a_new_identifier(client, dq1):
+    body = json.dumps(updated(dq1, status="Done", category="done")).encode()
+    deliver(client, dq1.integration, body=body)
+    TicketLink.objects.filter(pk=dq1.pk).update(status_name="Reopened", status_event_at=None)
+
+    replay = deliver(client, dq1.integration, body=body)  # deliver() makes a new identifier
+
+    assert replay.status_code == HTTPStatus.OK
+    assert replay.json() == {"outcome": "duplicate"}
+    dq1.refresh_from_db()
+    assert dq1.status_name == "Reopened"
+    assert WebhookDelivery.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "age",
+    [webhooks.ACCEPTED_AGE + timedelta(minutes=1), -(webhooks.CLOCK_SKEW + timedelta(minutes=1))],
+    ids=["older than the window", "ahead of the clock"],
+)
+def test_it_refuses_an_event_outside_the_accepted_window(client, dq1, age):
+    payload = updated(dq1)
+    payload["timestamp"] = int((timezone.now() - age).timestamp() * 1000)
+
+    response = deliver(client, dq1.integration, payload)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert "replays are refused" in response.content.decode()
+    assert not WebhookDelivery.objects.exists()
+
+
+@pytest.mark.parametrize("stamp", [None, "1700000000000", True, 10**30, -(10**30)])
+def test_it_refuses_an_event_without_a_usable_timestamp(client, dq1, stamp):
+    payload = updated(dq1)
+    payload["timestamp"] = stamp
+
+    response = deliver(client, dq1.integration, payload)
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_it_keeps_digests_longer_than_it_accepts_events(client, dq1):
+    # Any body still accepted must have a digest still on record, or a replay would pass.
+    assert webhooks.DELIVERY_RETENTION > webhooks.ACCEPTED_AGE + webhooks.CLOCK_SKEW
+
+
+@pytest.mark.parametrize("identifier", ["a\x00b", "\ud800", "forged\nINFO line", "x" * 201])
+def test_it_refuses_an_identifier_it_could_not_store_or_log(client, dq1, identifier):
+    response = deliver(
+        client, dq1.integration, updated(dq1), **{"X-Atlassian-Webhook-Identifier": identifier}
+    )
+
+    assert response.status_code == HTTPStatus.BAD_REQUEST
+    assert not WebhookDelivery.objects.exists()
