@@ -18,7 +18,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.jira_simulator import JiraSimulator
+from simulators.jira import JiraSimulator
 
 AUTH = ("bot@example.com", "sim-token")
 COMMENT = {

@@ -64,7 +64,7 @@ class TicketingIntegration(models.Model):
     attention_reason = models.CharField(max_length=500, blank=True)
     # Jira's 429 Retry-After applies to the whole site, so every worker waits until then.
     rate_limited_until = models.DateTimeField(null=True, blank=True)
-    # The secret Jira signs webhook deliveries with (API-NOTES §4.2); encrypted like the
+    # The secret Jira signs webhook deliveries with (docs/jira-api.md §4.2); encrypted like the
     # credentials, shown once when generated, never rendered again. None: no webhook.
     webhook_secret = EncryptedTextField(null=True, blank=True)
 
@@ -113,7 +113,7 @@ class TicketingIntegration(models.Model):
 
 
 class StatusCategory(models.TextChoices):
-    """Jira's status categories (API-NOTES §1.7), plus our own "unknown"."""
+    """Jira's status categories (docs/jira-api.md §1.7), plus our own "unknown"."""
 
     TO_DO = "new", "To Do"
     IN_PROGRESS = "indeterminate", "In Progress"
@@ -353,7 +353,7 @@ class SyncEvent(models.Model):
 
 class WebhookDelivery(models.Model):
     """One authenticated webhook delivery from Jira: for dedup (Jira keeps a delivery's
-    identifier across its retries, API-NOTES §4.3) and for operators to see what arrived."""
+    identifier across its retries, docs/jira-api.md §4.3) and for operators to see what arrived."""
 
     class Outcome(models.TextChoices):
         APPLIED = "applied", "Applied to linked tickets"

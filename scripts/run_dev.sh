@@ -26,7 +26,7 @@ trap stop_all INT TERM EXIT
 "$BIN/python" manage.py migrate --no-input
 "$BIN/python" manage.py seed_demo
 
-"$BIN/python" -m tests.jira_simulator --port "$JIRA_PORT" --state-file var/jira-sim.json \
+"$BIN/python" -m simulators.jira --port "$JIRA_PORT" --state-file var/jira-sim.json \
   >var/logs/jira-simulator.log 2>&1 &
 children+=($!)
 "$BIN/python" manage.py connect_demo_jira --url "http://127.0.0.1:$JIRA_PORT"

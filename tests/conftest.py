@@ -144,7 +144,7 @@ SIM_TOKEN = "sim-token"
 
 @pytest.fixture(scope="session")
 def jira_sim_server():
-    from tests.jira_simulator import JiraSimulator
+    from simulators.jira import JiraSimulator
 
     simulator = JiraSimulator(email=SIM_EMAIL, api_token=SIM_TOKEN, port=0).start()
     yield simulator

@@ -186,7 +186,7 @@ class SimulatorProcess(ManagedProcess):
 
     @property
     def control(self):
-        from tests.jira_simulator import SimulatorControl
+        from simulators.jira import SimulatorControl
 
         return SimulatorControl(self.url)
 
@@ -237,7 +237,7 @@ class Processes:
     # ``wait_ready()`` later, so that several processes can start at the same time.
 
     def jira_simulator(self, *, email: str, token: str) -> SimulatorProcess:
-        argv = [sys.executable, "-m", "tests.jira_simulator", "--port", "0"]
+        argv = [sys.executable, "-m", "simulators.jira", "--port", "0"]
         argv += ["--email", email, "--token", token]
         simulator = self.start(SimulatorProcess, self.label("jira-simulator"), argv, child_env())
         # --port 0 picks a free port; the first line names it.

@@ -1,6 +1,6 @@
 """Atlassian Document Format (ADF): build it, turn our plain text into it, read it back.
 
-Jira Cloud v3 takes descriptions and comments as ADF only (API-NOTES §1.6, §3.1).
+Jira Cloud v3 takes descriptions and comments as ADF only (docs/jira-api.md §1.6, §3.1).
 Structure: https://developer.atlassian.com/cloud/jira/platform/apis/document/structure/ ;
 schema: http://go.atlassian.com/adf-json-schema. Rules that shape this module:
 

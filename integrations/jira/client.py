@@ -139,7 +139,7 @@ class JiraClient:
 
     def get_myself(self) -> JiraUser:
         # The connection test must start here: elsewhere Jira serves bad credentials as an
-        # anonymous request and answers 404, not 401 (API-NOTES §0.1).
+        # anonymous request and answers 404, not 401 (docs/jira-api.md §0.1).
         return JiraUser.from_json(self._request("GET", MYSELF_URL, not_found="site"))
 
     def get_my_permissions(self, project_key: str, keys: Iterable[str]) -> dict[str, bool]:
@@ -179,7 +179,7 @@ class JiraClient:
         """Fields of the create screen; ``priority`` ones carry the project's priorities.
 
         Never the removed global ``/issue/createmeta`` nor the deprecated ``/priority``
-        (API-NOTES §0.3, §0.4).
+        (docs/jira-api.md §0.3, §0.4).
         """
         path = CREATE_FIELDS_URL.format(
             project=path_segment(project_key), issue_type=path_segment(issue_type_id)

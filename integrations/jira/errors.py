@@ -65,7 +65,7 @@ NOT_FOUND_HINTS = {
     "issue": HINT_ISSUE_NOT_FOUND,
     "site": HINT_CONNECTION_FAILED,
 }
-# Field errors of a create call that mean "wrong project / issue type" (API-NOTES §2.2).
+# Field errors of a create call that mean "wrong project / issue type" (docs/jira-api.md §2.2).
 FIELD_HINTS = {"project": HINT_PROJECT_NOT_FOUND, "issuetype": HINT_ISSUE_TYPE_NOT_FOUND}
 
 MAX_MESSAGES = 5
@@ -350,7 +350,7 @@ def _connection_problem(exc: requests.RequestException) -> str:
 def retry_after_seconds(headers: Mapping[str, str], *, now: Clock | None = None) -> float | None:
     """Seconds to wait: ``Retry-After`` (seconds or HTTP date), else ``X-RateLimit-Reset``.
 
-    https://developer.atlassian.com/cloud/jira/platform/rate-limiting/ (API-NOTES §2.4): the
+    https://developer.atlassian.com/cloud/jira/platform/rate-limiting/ (docs/jira-api.md §2.4): the
     reset header is an ISO 8601 timestamp such as ``2026-01-01T01:01Z``.
     """
     current = now() if now else datetime.now(UTC)
@@ -386,14 +386,14 @@ def _seconds_until(moment: datetime | None, current: datetime) -> float | None:
 
 def login_failed(response: requests.Response) -> bool:
     # Jira Cloud serves bad Basic credentials as an anonymous request and flags it with this
-    # header, often on a 404 rather than a 401 (API-NOTES §0.1).
+    # header, often on a 404 rather than a 401 (docs/jira-api.md §0.1).
     return "AUTHENTICATED_FAILED" in response.headers.get("X-Seraph-LoginReason", "").upper()
 
 
 def _error_collection(
     response: requests.Response, secrets: list[str]
 ) -> tuple[list[str], dict[str, str]]:
-    """``errorMessages`` and ``errors`` of Jira's ErrorCollection (API-NOTES §2.1), scrubbed.
+    """``errorMessages`` and ``errors`` of Jira's ErrorCollection (docs/jira-api.md §2.1), scrubbed.
 
     HTML or otherwise unreadable bodies give nothing; a short plain-text body is one message.
     """

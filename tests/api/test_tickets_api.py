@@ -11,7 +11,7 @@ from integrations.models import IntegrationState, SyncEvent, SyncState, TicketLi
 from tests.api import api_client, fresh_jira_log
 from tests.conftest import make_anomaly, make_link
 
-SEEDED_ISSUE_COUNT = 5  # DQ-1..DQ-3, OPS-1, OPS-2 (tests/jira_simulator/seed.py)
+SEEDED_ISSUE_COUNT = 5  # DQ-1..DQ-3, OPS-1, OPS-2 (simulators/jira/seed.py)
 TASK, BUG, STORY, INCIDENT = "10001", "10002", "10003", "10004"
 HIGH = "2"
 PIPELINES = "10101"

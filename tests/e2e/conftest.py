@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from simulators.jira import SimulatorControl
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, require_service
-from tests.jira_simulator import SimulatorControl
 from tests.processes import (  # noqa: F401 (redis_broker_url_fixture is a fixture)
     ROOT,
     Processes,

@@ -19,7 +19,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from anomalies.models import Anomaly, Comment, Status
 from integrations.models import SyncEvent, SyncState
-from tests.jira_simulator import SimulatorControl
+from simulators.jira import SimulatorControl
 
 from .conftest import People, Stack
 

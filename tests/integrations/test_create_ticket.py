@@ -17,7 +17,7 @@ from integrations.ticket_forms import CreateTicketForm
 from tests.conftest import make_anomaly
 from tests.integrations import page
 
-SEEDED_ISSUE_COUNT = 5  # DQ-1..DQ-3, OPS-1, OPS-2 (tests/jira_simulator/seed.py)
+SEEDED_ISSUE_COUNT = 5  # DQ-1..DQ-3, OPS-1, OPS-2 (simulators/jira/seed.py)
 ALICE = "712020:sim-alice"
 TASK, BUG, STORY, INCIDENT = "10001", "10002", "10003", "10004"
 HIGH = "2"

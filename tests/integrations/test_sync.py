@@ -83,7 +83,7 @@ def link_issue(anomaly: Anomaly, integration: TicketingIntegration, key: str, **
 
 
 def integration_sim(integration: TicketingIntegration):
-    from tests.jira_simulator import SimulatorControl
+    from simulators.jira import SimulatorControl
 
     return SimulatorControl(integration.host_url)
 

@@ -29,9 +29,9 @@ from integrations.models import (
     WebhookDelivery,
 )
 from integrations.services import webhooks
+from simulators.jira import SimulatorControl
 from tests.conftest import make_anomaly, make_link
 from tests.integrations import page
-from tests.jira_simulator import SimulatorControl
 
 SECRET = "the-webhook-secret-3f9a"
 MEMBERS = ["member_author", "member_reporter", "outsider"]
@@ -66,7 +66,7 @@ def issue_payload(
     summary: str = "Null customer ids",
     **issue_changes,
 ) -> dict:
-    """The v2-style body of an admin webhook (API-NOTES §4.4)."""
+    """The v2-style body of an admin webhook (docs/jira-api.md §4.4)."""
     site = link.integration.host_url
     issue = {
         "id": link.issue_id,

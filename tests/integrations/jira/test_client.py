@@ -1,4 +1,4 @@
-"""JiraClient endpoint by endpoint, against `responses` mocks shaped like API-NOTES §1-§2."""
+"""JiraClient endpoint by endpoint, against `responses` mocks shaped like docs/jira-api.md §1-§2."""
 
 import base64
 import json
@@ -19,7 +19,7 @@ from integrations.jira import (
 )
 from integrations.jira.adf import text_to_adf
 from integrations.jira.urls import normalize_host_url
-from tests.jira_simulator.openapi import validate_request_body, validate_response_body
+from simulators.jira.openapi import validate_request_body, validate_response_body
 
 HOST = "https://example.atlassian.net"
 API = HOST + "/rest/api/3"
