@@ -1,9 +1,9 @@
 """Atlassian Document Format: minimal structural check and plain-text rendering.
 
-Rules from the ADF JSON schema (docs/jira-api.md §3.1): ``doc`` needs ``version`` 1 and a ``content``
-list; ``text`` nodes need a non-empty ``text``; ``codeBlock`` text carries no marks; a ``link``
-mark needs ``attrs.href``. Only the node and mark types below are known to the simulator; the
-real editor knows more, so an unknown type here is a simulator limitation as much as an error.
+Rules from the ADF JSON schema (docs/jira-api.md §3.1): ``doc`` needs ``version`` 1 and a
+``content`` list; ``text`` nodes need a non-empty ``text``; ``codeBlock`` text carries no marks; a
+``link`` mark needs ``attrs.href``. Only the node and mark types below are known to the simulator;
+the real editor knows more, so an unknown type here is a simulator limitation as much as an error.
 """
 
 from __future__ import annotations

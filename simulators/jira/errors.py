@@ -1,4 +1,5 @@
-"""Jira's error envelope (``ErrorCollection``, docs/jira-api.md §2.1) and the well-known bodies (§2.2)."""
+"""Jira's error envelope (``ErrorCollection``, docs/jira-api.md §2.1) and the well-known bodies
+(§2.2)."""
 
 from __future__ import annotations
 

@@ -8,9 +8,10 @@ case-insensitive, ``*`` suffix wildcard, a naive plural-``s`` stem instead of Ji
 ``ORDER BY`` key/id/created/updated/summary.
 Error wording follows Jira's.
 
-Unknown keys in ``key`` clauses: docs/jira-api.md §1.7 does not settle what Cloud's ``/search/jql`` does, so by
-default they are silently left out; ``unknown_keys="error"`` reproduces the classic Jira answer
-"An issue with key 'X' does not exist for field 'key'." (switch via ``POST /_sim/settings``).
+Unknown keys in ``key`` clauses: docs/jira-api.md §1.7 does not settle what Cloud's ``/search/jql``
+does, so by default they are silently left out; ``unknown_keys="error"`` reproduces the classic
+Jira answer "An issue with key 'X' does not exist for field 'key'." (switch via ``POST
+/_sim/settings``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Handlers for the Jira Cloud REST v3 operations the product uses (docs/jira-api.md §1).
 
 Handlers run with the state lock held (see ``SimulatorApp.dispatch``). A request without valid
-credentials is *anonymous* (docs/jira-api.md §0.1): ``/myself`` answers 401, everything else behaves as
-if nothing were visible (404 / empty results).
+credentials is *anonymous* (docs/jira-api.md §0.1): ``/myself`` answers 401, everything else
+behaves as if nothing were visible (404 / empty results).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ def visible_issue(app: SimulatorApp, request: Request, id_or_key: str) -> dict[s
     return issue
 
 
-# Project permissions the simulator knows (docs/jira-api.md §1.11); a read-only ("forbidden") account
-# has only BROWSE_PROJECTS. Names as Jira shows them.
+# Project permissions the simulator knows (docs/jira-api.md §1.11); a read-only ("forbidden")
+# account has only BROWSE_PROJECTS. Names as Jira shows them.
 PROJECT_PERMISSIONS = {
     "BROWSE_PROJECTS": ("10", "Browse Projects"),
     "CREATE_ISSUES": ("11", "Create Issues"),

@@ -1,7 +1,7 @@
 """Admin webhooks: registered through ``POST /_sim/webhooks``, delivered from a background thread.
 
-What Jira does (docs/jira-api.md §4): each delivery is a v2-style JSON body (§4.4: ``self`` URLs under
-``/rest/api/2/``, ``issue.self`` without the ``/issue/`` segment, plain-text description and
+What Jira does (docs/jira-api.md §4): each delivery is a v2-style JSON body (§4.4: ``self`` URLs
+under ``/rest/api/2/``, ``issue.self`` without the ``/issue/`` segment, plain-text description and
 comment bodies); a webhook with a secret signs it with ``X-Hub-Signature: sha256=<hex HMAC-SHA256
 of the body>`` (§4.2); ``X-Atlassian-Webhook-Identifier`` is unique per delivery and unchanged
 across retries, ``X-Atlassian-Webhook-Retry`` counts them (§4.3). Jira retries 408, 409, 425,

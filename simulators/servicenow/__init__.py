@@ -45,7 +45,7 @@ class ServiceNowSimulator:
         if self._server is None:
             raise RuntimeError("the simulator is not started")
         host, port = self._server.server_address[:2]
-        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104 (a name, no bind)
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
         return f"http://{shown}:{port}"
 
     @property

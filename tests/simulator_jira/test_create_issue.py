@@ -1,4 +1,5 @@
-"""POST /rest/api/3/issue: success and Jira's validation errors (docs/jira-api.md §1.6, §2.2, §3)."""
+"""POST /rest/api/3/issue: success and Jira's validation errors (docs/jira-api.md §1.6, §2.2,
+§3)."""
 
 from __future__ import annotations
 
