@@ -20,5 +20,6 @@ urlpatterns = [
     path("", include("integrations.urls")),
     path("api/", include("anomalies.api_urls")),
     path("api/", include("integrations.api_urls")),
+    path("api/", include("rules.api_urls")),
     path("admin/", admin.site.urls),
 ]
