@@ -1,5 +1,7 @@
 """Concurrent ingestion of one recurring failure decides one create, never two: the group's
-row is locked while deciding (Postgres: real concurrent transactions)."""
+row is locked while deciding (Postgres: real concurrent transactions). The group row exists
+beforehand (a failure seen before, its ticket gone): a first insert would serialise on the
+unique key by itself, an existing row only by its lock."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ import threading
 import pytest
 from django.db import connection, connections
 
-from rules.models import RuleAction
+from rules.matching import checked, group_key
+from rules.models import RuleAction, RuleGroup
 
 from .support import ingest, make_rule
 
@@ -19,7 +22,11 @@ THREADS = 8
 def test_it_decides_one_create_when_one_failure_is_ingested_at_once(orders, manager):
     if connection.vendor != "postgresql":
         pytest.skip("SQLite runs one writer at a time: there is no race to lose")
-    make_rule(manager)
+    rule = make_rule(manager, paused=True)
+    earlier = ingest(orders, manager)  # the failure was seen before: its group row exists
+    RuleGroup.objects.create(rule=rule, group_key=group_key(earlier, checked(earlier)))
+    rule.paused = False
+    rule.save()
     start = threading.Barrier(THREADS)
     errors: list[BaseException] = []
 
