@@ -1,8 +1,9 @@
-"""A burst of ingested anomalies against real workers and the Jira simulator in its own
-process, with a rate limit and a worker SIGKILLed mid-burst: exactly one issue per recurring
-failure, every recurrence linked, nothing failed. Prints one line of figures:
+"""Rules against real workers (Celery worker and beat) and the Jira simulator in its own
+process. Thirty nights of one failing check make one issue with 29 recurrence comments. A
+burst of ingested anomalies, with a Jira rate limit and a worker SIGKILLed mid-burst, makes
+exactly one issue per recurring failure, every recurrence linked, nothing failed. Prints:
 
-    rules-burst: anomalies=… groups=… issues=… requests=… 429s=… drain=…s
+    rules-burst: anomalies=… groups=… issues=… requests=… 429s=… drain=…s creates_tried_again=…
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -52,13 +54,7 @@ def settled() -> bool:
     )
 
 
-def test_it_opens_one_issue_per_failure_through_a_burst_a_rate_limit_and_a_kill(
-    transactional_db, processes, broker_url, jira_process, manager, orders, capsys
-):
-    jira = jira_process.control
-    jira.reset()
-    seeded = {issue["key"] for issue in jira.issues()}
-    jira.set_rate_limit(20)  # requests per second: the burst meets 429s with Retry-After
+def connect(jira_process: SimulatorProcess, manager) -> None:
     TicketingIntegration.objects.create(
         connector=Connector.JIRA,
         host_url=jira_process.url,
@@ -68,6 +64,38 @@ def test_it_opens_one_issue_per_failure_through_a_burst_a_rate_limit_and_a_kill(
         connected_by=manager,
         connected_at=timezone.now(),
     )
+
+
+def test_it_opens_one_issue_with_29_recurrence_comments_over_30_nights(
+    transactional_db, processes, broker_url, jira_process, manager, orders
+):
+    jira = jira_process.control
+    jira.reset()
+    seeded = {issue["key"] for issue in jira.issues()}
+    connect(jira_process, manager)
+    make_rule(manager, summary_template="nightly {{ checks }}")
+    env = service_env(broker_url=broker_url)
+    processes.celery_worker(env)
+    processes.celery_beat(env)
+    start = timezone.now() - timedelta(days=30)
+    for night in range(30):
+        ingest(orders, manager, detected_at=start + timedelta(days=night))
+        wait_until(settled, timeout=60, what=lambda: f"every action settling ({states()})")
+    (issue,) = [i for i in jira.issues() if i["key"] not in seeded]
+    comments = [c["text"] for c in jira.comments(issue["key"])]
+    assert len(comments) == 29
+    assert all(text.startswith("Recurred at ") for text in comments)
+    assert "— 7th time this week." in comments[-1]
+
+
+def test_it_opens_one_issue_per_failure_through_a_burst_a_rate_limit_and_a_kill(
+    transactional_db, processes, broker_url, jira_process, manager, orders, capsys
+):
+    jira = jira_process.control
+    jira.reset()
+    seeded = {issue["key"] for issue in jira.issues()}
+    jira.set_rate_limit(20)  # requests per second: the burst meets 429s with Retry-After
+    connect(jira_process, manager)
     rule = make_rule(manager, summary_template="burst {{ checks }}")
     env = service_env(broker_url=broker_url, RULES_ACTIONS_PER_MINUTE="600")
     worker = processes.celery_worker(env)
@@ -94,11 +122,13 @@ def test_it_opens_one_issue_per_failure_through_a_burst_a_rate_limit_and_a_kill(
     created = [i for i in jira.issues() if i["key"] not in seeded]
     summaries = Counter(issue["fields"]["summary"] for issue in created)
     requests = jira.requests()
+    retried = RuleAction.objects.filter(kind="create", attempts__gt=1).count()
     too_many = sum(1 for r in requests if r["status"] == 429)
     with capsys.disabled():
         print(
             f"\nrules-burst: anomalies={ANOMALIES} groups={GROUPS} issues={len(created)} "
-            f"requests={len(requests)} 429s={too_many} drain={drain:.1f}s"
+            f"requests={len(requests)} 429s={too_many} drain={drain:.1f}s "
+            f"creates_tried_again={retried}"
         )
     assert len(created) == GROUPS
     assert max(summaries.values()) == 1, "an issue was created twice"
