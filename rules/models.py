@@ -163,6 +163,10 @@ class RuleAction(models.Model):
     sending_since = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
     issue_key = models.CharField(max_length=64, blank=True)
+    # A recurrence's comment: recurrences that arrive before it is sent share it.
+    comment_event = models.ForeignKey(
+        "integrations.SyncEvent", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     created_at = models.DateTimeField(default=timezone.now)
     done_at = models.DateTimeField(null=True, blank=True)
 

@@ -23,16 +23,14 @@ def recurrence_comment(*, at: datetime, times_this_week: int, anomaly_url: str) 
     )
 
 
-def recurrences_comment(*, first: datetime, last: datetime, count: int, urls: list[str]) -> str:
-    """Recurrences that arrived while the ticket was being created: one comment, not many."""
-    if count == 1:
-        return (
-            f"Recurred at {stamp(first)} while this ticket was being created.\nAnomaly: {urls[0]}"
-        )
+def recurrences_comment(
+    *, first: datetime, last: datetime, count: int, times_this_week: int, urls: list[str]
+) -> str:
+    """Recurrences that arrived before the comment went out share it: one comment, not many."""
     shown = "\n".join(urls[:20]) + (f"\n… and {len(urls) - 20} more" if len(urls) > 20 else "")
     return (
-        f"Recurred {count} times between {stamp(first)} and {stamp(last)} while this ticket "
-        f"was being created.\nAnomalies:\n{shown}"
+        f"Recurred {count} times between {stamp(first)} and {stamp(last)} — "
+        f"{ordinal(times_this_week)} time this week.\nAnomalies:\n{shown}"
     )
 
 

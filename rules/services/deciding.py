@@ -21,6 +21,7 @@ from integrations.models import (
     IntegrationState,
     StatusCategory,
     SyncEvent,
+    SyncState,
     TicketLink,
     remote_issue_key,
 )
@@ -86,16 +87,63 @@ def _decide_create(rule, anomaly, *, checks, trigger_key, at) -> RuleAction:
     if state == "creating":
         return _new_action(rule, anomaly, trigger_key, Kind.RECUR, ActionState.WAITING, group)
     action = _new_action(rule, anomaly, trigger_key, Kind.RECUR, ActionState.DONE, group)
-    body = texts.recurrence_comment(
-        at=anomaly.detected_at,
-        times_this_week=times_this_week(group, anomaly),
-        anomaly_url=anomaly_url(anomaly),
-    )
-    link = link_recurrence(rule, anomaly, group.link)
-    queue_comment(link, body, at=at)
-    _mark_done(action, link.issue_key)
+    comment_recurrence(action, group, at=at)
+    _mark_done(action, group.link.issue_key)
     TicketRule.objects.filter(pk=rule.pk).update(actions_count=_plus(1))
     return action
+
+
+def comment_recurrence(action: RuleAction, group: RuleGroup, *, at: datetime) -> None:
+    """Link the recurring anomaly to the group's ticket and say so in a comment. While the
+    ticket's last comment is a recurrence not sent yet, this one joins it (a burst makes one
+    comment, not hundreds); otherwise it gets a comment of its own."""
+    link = link_recurrence(action.rule, action.anomaly, group.link)
+    event = _unsent_recurrence_comment(link)
+    if event is None:
+        event = queue_comment(link, "", at=at)
+    action.comment_event = event
+    action.save(update_fields=["comment_event"])
+    event.body = recurrence_text(event, group)
+    event.save(update_fields=["body"])
+    transaction.on_commit(lambda: enqueue_deliveries([event.pk]))
+
+
+def _unsent_recurrence_comment(link: TicketLink) -> SyncEvent | None:
+    """The ticket's last queued comment, locked, if it is a recurrence never sent: its body
+    may still change (no attempt, so Jira has seen nothing of it). A worker claims events
+    with SKIP LOCKED and only while pending, so it either takes it before (and this finds it
+    sending) or after this transaction (and sends the new body)."""
+    remote_issue = remote_issue_key(link.integration_id, link.issue_id)
+    lock_queue(remote_issue, link.integration_id)
+    last = SyncEvent.objects.filter(remote_issue=remote_issue).order_by("-pk").first()
+    if last is None or last.kind != "recurred":
+        return None
+    return (
+        SyncEvent.objects.select_for_update()
+        .filter(pk=last.pk, state=SyncState.PENDING, attempts=0, outcome_unknown=False)
+        .first()
+    )
+
+
+def recurrence_text(event: SyncEvent, group: RuleGroup) -> str:
+    actions = list(
+        RuleAction.objects.filter(comment_event=event)
+        .select_related("anomaly")
+        .order_by("anomaly__detected_at", "pk")
+    )
+    latest = actions[-1].anomaly
+    times = times_this_week(group, latest)
+    if len(actions) == 1:
+        return texts.recurrence_comment(
+            at=latest.detected_at, times_this_week=times, anomaly_url=anomaly_url(latest)
+        )
+    return texts.recurrences_comment(
+        first=actions[0].anomaly.detected_at,
+        last=latest.detected_at,
+        count=len(actions),
+        times_this_week=times,
+        urls=[anomaly_url(action.anomaly) for action in actions],
+    )
 
 
 def lock_group(rule: TicketRule, key: str, description: str) -> RuleGroup:
@@ -191,7 +239,8 @@ def queue_comment(link: TicketLink, body: str, *, at: datetime) -> SyncEvent:
     event = SyncEvent.objects.create(
         link=link, remote_issue=remote_issue, kind="recurred", body=body, created_at=at
     )
-    transaction.on_commit(lambda: enqueue_deliveries([event.pk]))
+    if body:
+        transaction.on_commit(lambda: enqueue_deliveries([event.pk]))
     return event
 
 

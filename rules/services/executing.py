@@ -27,7 +27,7 @@ from .. import texts
 from ..matching import TemplateRefused, priority_for, render
 from ..models import ActionState, RuleAction, RuleGroup, TicketRule
 from .budget import take_budget_token
-from .deciding import anomaly_url, link_recurrence, queue_comment
+from .deciding import comment_recurrence
 
 logger = logging.getLogger(__name__)
 Kind = RuleAction.Kind
@@ -127,28 +127,18 @@ def _created(action: RuleAction, link: TicketLink) -> None:
 
 def _release_waiting(rule: TicketRule, group: RuleGroup, ticket: TicketLink) -> None:
     """Recurrences that arrived while the ticket was being created: each anomaly is linked,
-    and one comment lists them all, instead of one comment each."""
-    waiting = list(
-        group.actions.filter(state=ActionState.WAITING)
-        .select_related("anomaly")
-        .order_by("anomaly__detected_at", "pk")
-    )
-    if not waiting:
-        return
-    links = [link_recurrence(rule, action.anomaly, ticket) for action in waiting]
-    moments = [action.anomaly.detected_at for action in waiting]
-    body = texts.recurrences_comment(
-        first=min(moments),
-        last=max(moments),
-        count=len(waiting),
-        urls=[anomaly_url(action.anomaly) for action in waiting],
-    )
-    queue_comment(links[-1], body, at=timezone.now())
-    now = timezone.now()
-    RuleAction.objects.filter(pk__in=[action.pk for action in waiting]).update(
-        state=ActionState.DONE, issue_key=ticket.issue_key, done_at=now
-    )
-    TicketRule.objects.filter(pk=rule.pk).update(actions_count=F("actions_count") + 1)
+    and they share one comment."""
+    group.link = ticket
+    waiting = group.actions.filter(state=ActionState.WAITING).select_related("anomaly", "rule")
+    for action in waiting.order_by("anomaly__detected_at", "pk"):
+        comment_recurrence(action, group, at=timezone.now())
+        action.state, action.issue_key, action.done_at = (
+            ActionState.DONE,
+            ticket.issue_key,
+            timezone.now(),
+        )
+        action.save(update_fields=["state", "issue_key", "done_at"])
+        TicketRule.objects.filter(pk=rule.pk).update(actions_count=F("actions_count") + 1)
 
 
 def _link(action: RuleAction) -> None:

@@ -204,3 +204,22 @@ def test_its_dry_run_counts_what_the_rule_then_does(jira_sim, jira_integration, 
     assert result.summary() == (
         "This rule would have created 2 issues and 10 comments over the last 30 days."
     )
+
+
+def test_it_folds_recurrences_not_yet_sent_into_one_comment(
+    jira_sim, jira_integration, orders, manager
+):
+    make_rule(manager)
+    for _ in range(3):  # the second and third wait for the ticket being created
+        ingest(orders, manager)
+    drain()
+    for _ in range(4):  # no worker ran in between: they join one unsent comment
+        ingest(orders, manager)
+    drain()
+    key = RuleAction.objects.get(kind="create").issue_key
+    texts = [c["text"] for c in jira_sim.control.comments(key)]
+    assert len(texts) == 2
+    assert texts[0].startswith("Recurred 2 times between ")
+    assert texts[1].startswith("Recurred 4 times between ")
+    assert "— 7th time this week." in texts[1]
+    assert TicketLink.objects.filter(issue_key=key).count() == 7
