@@ -38,7 +38,7 @@ pytestmark = [
 ]
 ANOMALIES = int(os.environ.get("RULES_BURST_ANOMALIES", "500"))
 GROUPS = int(os.environ.get("RULES_BURST_GROUPS", "20"))
-DRAIN_TIMEOUT = 240
+DRAIN_TIMEOUT = int(os.environ.get("RULES_BURST_DRAIN_TIMEOUT", "240"))
 UNFINISHED = (ActionState.PENDING, ActionState.SENDING, ActionState.WAITING)
 
 
