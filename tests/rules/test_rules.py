@@ -223,3 +223,28 @@ def test_it_folds_recurrences_not_yet_sent_into_one_comment(
     assert texts[1].startswith("Recurred 4 times between ")
     assert "— 7th time this week." in texts[1]
     assert TicketLink.objects.filter(issue_key=key).count() == 7
+
+
+def test_it_links_matching_anomalies_to_an_existing_ticket(
+    jira_sim, jira_integration, orders, manager
+):
+    rule = make_rule(manager, name="To the epic", action="link", issue_key="DQ-1")
+    anomaly = ingest(orders, manager)
+    drain()
+    assert TicketLink.objects.get(anomaly=anomaly).issue_key == "DQ-1"
+    assert anomaly.history.filter(summary="Rule “To the epic”: linked ticket DQ-1").exists()
+    rule.refresh_from_db()
+    assert (rule.actions_count, rule.failures_count) == (1, 0)
+
+
+def test_it_counts_a_create_the_ticketing_system_refuses_as_a_failure(
+    jira_sim, jira_integration, orders, manager
+):
+    rule = make_rule(manager, issue_type_id="999999")  # no such issue type
+    anomaly = ingest(orders, manager)
+    drain()
+    action = RuleAction.objects.get()
+    assert action.state == ActionState.FAILED
+    rule.refresh_from_db()
+    assert (rule.actions_count, rule.failures_count) == (0, 1)
+    assert anomaly.history.filter(summary__startswith=f"Rule “{rule.name}”: Create ticket failed")
