@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "anomalies",
     "integrations",
+    "rules",
     "axes",
     "csp",
 ]
@@ -292,6 +293,15 @@ SYNC_FORBIDDEN_ATTEMPTS = env.int("SYNC_FORBIDDEN_ATTEMPTS", default=3)
 SYNC_FORBIDDEN_PROJECTS_TO_PAUSE = env.int("SYNC_FORBIDDEN_PROJECTS_TO_PAUSE", default=2)
 SYNC_FORBIDDEN_WINDOW_SECONDS = env.float("SYNC_FORBIDDEN_WINDOW_SECONDS", default=600.0)
 TICKET_REFRESH_SECONDS = env.float("TICKET_REFRESH_SECONDS", default=300.0)
+
+# --- Automatic ticket rules (docs/rules.md) -------------------------------------------------
+# The site-wide budget of rule actions sent to the ticketing system (creates, links), shared
+# by every worker: a token bucket refilled at this rate, holding at most RULES_ACTIONS_BURST.
+# Recurrence comments go through the sync outbox, which honours Retry-After the same way.
+RULES_ACTIONS_PER_MINUTE = env.float("RULES_ACTIONS_PER_MINUTE", default=120.0)
+RULES_ACTIONS_BURST = env.int("RULES_ACTIONS_BURST", default=10)
+# A create or link that keeps failing for a transient reason gives up after this many tries.
+RULES_MAX_ATTEMPTS = env.int("RULES_MAX_ATTEMPTS", default=10)
 CELERY_BEAT_SCHEDULE = {
     "sweep-sync-events": {
         "task": "integrations.tasks.sweep_sync_events",
@@ -300,6 +310,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-ticket-statuses": {
         "task": "integrations.tasks.refresh_ticket_statuses",
         "schedule": TICKET_REFRESH_SECONDS,
+    },
+    "sweep-rule-actions": {
+        "task": "rules.tasks.sweep_rule_actions",
+        "schedule": SYNC_SWEEP_SECONDS,
     },
     # Jira webhook delivery ids are kept for dedup only as long as Jira may retry.
     "prune-webhook-deliveries": {

@@ -52,6 +52,7 @@ class TicketError(Exception):
         field_errors: dict[str, str] | None = None,
         jira_outage: bool = False,
         outcome_unknown: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -60,6 +61,8 @@ class TicketError(Exception):
         self.jira_outage = jira_outage
         # A create that Jira may have done: say so, never "nothing was created".
         self.outcome_unknown = outcome_unknown
+        # Seconds the ticketing system asked us to wait (a 429's Retry-After), when it did.
+        self.retry_after = retry_after
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,7 +186,12 @@ def _ticket_error(error: JiraError) -> TicketError:
     message = error.message if not field_errors else "Jira did not accept some of the fields."
     hint = f" {error.hint}" if error.hint and not field_errors else ""
     outage = not error.permanent or isinstance(error, JiraCredentialsRejected)
-    return TicketError(f"{message}{hint}", field_errors=field_errors, jira_outage=outage)
+    return TicketError(
+        f"{message}{hint}",
+        field_errors=field_errors,
+        jira_outage=outage,
+        retry_after=getattr(error, "retry_after", None),
+    )
 
 
 def _fetch_quietly(client: JiraClient, key: str) -> IssueSummary | None:
