@@ -20,6 +20,7 @@ from .models import (
     Tag,
     User,
 )
+from .permissions import effective_level
 from .signals import anomaly_changed
 
 
@@ -108,6 +109,33 @@ def comment_on_anomaly(anomaly: Anomaly, *, by: User, text: str) -> Comment:
     return comment
 
 
+class AssignmentRejected(Exception):
+    """An assignee who cannot be assigned; the message is shown to the user."""
+
+
+@transaction.atomic
+def assign_anomaly(anomaly: Anomaly, *, by: User, assignee: User) -> Anomaly:
+    """Add an assignee, who must be able to see the anomaly's datastore."""
+    anomaly = _locked(anomaly)
+    if effective_level(assignee, anomaly.datastore_id) is None:
+        raise AssignmentRejected(f"{assignee} cannot see {anomaly.datastore}.")
+    if anomaly.assignees.filter(pk=assignee.pk).exists():
+        raise AssignmentRejected(f"Already assigned to {assignee}.")
+    anomaly.assignees.add(assignee)
+    record_history(anomaly, action="assigned", summary=f"Assigned to {assignee}", actor=by)
+    return anomaly
+
+
+@transaction.atomic
+def unassign_anomaly(anomaly: Anomaly, *, by: User, assignee: User) -> Anomaly:
+    anomaly = _locked(anomaly)
+    if not anomaly.assignees.filter(pk=assignee.pk).exists():
+        raise AssignmentRejected(f"Not assigned to {assignee}.")
+    anomaly.assignees.remove(assignee)
+    record_history(anomaly, action="unassigned", summary=f"Unassigned {assignee}", actor=by)
+    return anomaly
+
+
 def _change(anomaly: Anomaly, kind: str, actor: User, **extra) -> AnomalyChange:
     comment = extra.get("comment")
     at = comment.created_at if comment else anomaly.status_changed_at or timezone.now()
@@ -143,12 +171,15 @@ def ingest_anomaly(
 
 __all__ = [
     "AnomalyChange",
+    "AssignmentRejected",
     "CommentRejected",
     "StatusTransitionError",
     "acknowledge_anomaly",
     "archive_anomaly",
+    "assign_anomaly",
     "comment_on_anomaly",
     "ingest_anomaly",
     "record_history",
     "restore_anomaly",
+    "unassign_anomaly",
 ]

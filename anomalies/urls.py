@@ -1,11 +1,15 @@
 from django.urls import path
 
-from . import views
+from . import bulk_views, saved_views, views
 
 app_name = "anomalies"
 
 urlpatterns = [
     path("", views.anomaly_list, name="list"),
+    path("bulk/", bulk_views.bulk_action, name="bulk"),
+    path("views/", saved_views.save, name="save_view"),
+    path("views/<int:view_id>/share/", saved_views.share, name="share_view"),
+    path("views/<int:view_id>/delete/", saved_views.delete, name="delete_view"),
     path("<int:anomaly_id>/", views.anomaly_detail, name="detail"),
     path("<int:anomaly_id>/acknowledge/", views.acknowledge, name="acknowledge"),
     path("<int:anomaly_id>/archive/", views.archive, name="archive"),

@@ -41,6 +41,7 @@ from ..models import (
     TicketLink,
     remote_issue_key,
 )
+from .batching import hand_to_workers
 from .clients import client_for
 
 logger = logging.getLogger(__name__)
@@ -92,8 +93,9 @@ def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
         if link.is_broken:
             _fail(event, f"Not sent: the Jira issue is a broken reference ({link.broken_reason})")
         events.append(event)
-    pending_ids = [event.pk for event in events if event.state == SyncState.PENDING]
-    transaction.on_commit(lambda: enqueue_deliveries(pending_ids))
+    hand_to_workers(
+        [(event.pk, event.remote_issue) for event in events if event.state == SyncState.PENDING]
+    )
     return events
 
 
