@@ -12,7 +12,7 @@ class IntegrationsConfig(AppConfig):
         from anomalies.sections import register_detail_section, register_row_annotator
         from anomalies.signals import anomaly_changed
 
-        from . import filters, sections
+        from . import bulk, filters, sections
         from .api.tickets import links_json
         from .broker import load_publishing_transport
         from .services.batching import deferred_deliveries
@@ -22,6 +22,7 @@ class IntegrationsConfig(AppConfig):
         register_row_annotator(sections.ticket_keys_by_anomaly)
         register_detail_field("ticket_links", links_json)
         filters.register()
+        bulk.register()
         register_batch_hook(deferred_deliveries)
         anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
         anomaly_changed.connect(_hold_missed_events, dispatch_uid="integrations.hold_missed")

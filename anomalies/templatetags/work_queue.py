@@ -1,5 +1,7 @@
 """The list's bulk-action bar and saved-views menu, as tags, so the list view stays as it is."""
 
+import uuid
+
 from django import template
 from django.http import HttpRequest
 
@@ -39,6 +41,8 @@ def bulk_bar(context, matching: int):
         "matching": matching,
         "limit": BULK_LIMIT,
         "csrf_token": context.get("csrf_token"),
+        # The bulk create's idempotency token: submitting this page twice creates one issue.
+        "token": uuid.uuid4().hex,
     }
 
 
