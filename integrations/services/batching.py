@@ -44,7 +44,8 @@ def deferred_deliveries() -> Iterator:
         yield batch.notes
     finally:
         _batch.reset(token)
-        _publish_heads(batch.remote_issues)
+        # Inside an outer transaction, the events commit (and are collected) only with it.
+        transaction.on_commit(lambda: _publish_heads(batch.remote_issues))
 
 
 def _publish_heads(remote_issues: set[str]) -> None:
