@@ -41,6 +41,7 @@ from ..models import (
     TicketLink,
     remote_issue_key,
 )
+from .alerts import on_event_failed, on_integration_paused
 from .batching import hand_to_workers
 from .clients import client_for
 
@@ -403,6 +404,7 @@ def _pause_if_refused_across_projects(integration_id: int, now: datetime, reason
     if len(projects) >= settings.SYNC_FORBIDDEN_PROJECTS_TO_PAUSE:
         pause = f"Jira refused access to issues in projects {', '.join(projects)}: {reason}"
         TicketingIntegration.objects.filter(pk=integration_id).update(attention_reason=pause[:500])
+        on_integration_paused(integration_id)
 
 
 def _pause_integration(event: SyncEvent, reason: str) -> None:
@@ -412,6 +414,7 @@ def _pause_integration(event: SyncEvent, reason: str) -> None:
         TicketingIntegration.objects.filter(pk=event.link.integration_id).update(
             attention_reason=reason[:500]
         )
+        on_integration_paused(event.link.integration_id)
         event.state = SyncState.PENDING
         event.sending_since = None
         event.last_error = reason[:1000]
@@ -445,6 +448,7 @@ def fail_pending_events(link: TicketLink, *, reason: str) -> int:
 
 def _fail(event: SyncEvent, reason: str) -> None:
     _finish(event, SyncState.FAILED, reason)
+    on_event_failed(event.pk)
     record_history(
         event.link.anomaly,
         action="sync_failed",
