@@ -53,7 +53,8 @@ class BulkResult:
 
     def summary(self) -> str:
         parts = [f"{len(self.done)} {self.verb}"]
-        parts += [f"{n} skipped: {reason}" for reason, n in self.skipped_by_reason.most_common()]
+        by_reason = sorted(self.skipped_by_reason.items(), key=lambda pair: (-pair[1], pair[0]))
+        parts += [f"{n} skipped: {reason}" for reason, n in by_reason]
         return "; ".join([", ".join(parts), *self.notes])
 
     def per_anomaly(self) -> list[dict[str, Any]]:
