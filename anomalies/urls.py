@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import bulk_views, saved_views, views
+from . import assign_views, bulk_views, saved_views, views
 
 app_name = "anomalies"
 
@@ -15,4 +15,6 @@ urlpatterns = [
     path("<int:anomaly_id>/archive/", views.archive, name="archive"),
     path("<int:anomaly_id>/restore/", views.restore, name="restore"),
     path("<int:anomaly_id>/comments/", views.comment, name="comment"),
+    path("<int:anomaly_id>/assign/", assign_views.assign, name="assign"),
+    path("<int:anomaly_id>/unassign/", assign_views.unassign, name="unassign"),
 ]

@@ -3,11 +3,12 @@
 import uuid
 
 from django import template
+from django.db.models import Q
 from django.http import HttpRequest
 
 from ..bulk import BULK_LIMIT, bulk_actions
 from ..forms import ArchiveForm
-from ..models import SavedView, User
+from ..models import Role, SavedView, User
 from ..permissions import visible_datastores
 from ..saved_views import clean_query
 
@@ -56,3 +57,16 @@ def saved_views_menu(context):
         "query": clean_query(request.GET.urlencode()),
         "csrf_token": context.get("csrf_token"),
     }
+
+
+@register.inclusion_tag("anomalies/_assign_form.html", takes_context=True)
+def assign_form(context, anomaly):
+    """People who can see this anomaly's datastore, not yet assigned."""
+    users = (
+        User.objects.filter(is_active=True)
+        .filter(Q(role=Role.ADMIN) | Q(teams__permissions__datastore=anomaly.datastore_id))
+        .exclude(assigned_anomalies=anomaly)
+        .distinct()
+        .order_by("username")
+    )
+    return {"anomaly": anomaly, "users": users, "csrf_token": context.get("csrf_token")}
