@@ -146,19 +146,57 @@ def test_it_refuses_more_than_the_limit_at_once(author_client, orders, monkeypat
     assert {a.status for a in type(anomalies[0]).objects.all()} == {Status.ACTIVE}
 
 
-def test_it_keeps_each_anomalys_change_when_a_later_one_fails(author_client, orders, monkeypatch):
+def test_it_keeps_each_anomalys_comment_when_a_later_one_is_refused(
+    author_client, orders, monkeypatch
+):
     first, second = make_anomaly(orders), make_anomaly(orders)
-    real = services.acknowledge_anomaly
+    real = services.comment_on_anomaly
 
-    def fail_on_second(anomaly, *, by):
+    def refuse_second(anomaly, *, by, text):
         if anomaly.pk == second.pk:
-            raise services.StatusTransitionError("changed meanwhile")
-        return real(anomaly, by=by)
+            real(anomaly, by=by, text=text)  # written, then refused: must roll back
+            raise services.CommentRejected("changed meanwhile")
+        return real(anomaly, by=by, text=text)
 
-    monkeypatch.setattr(services, "acknowledge_anomaly", fail_on_second)
+    monkeypatch.setattr(services, "comment_on_anomaly", refuse_second)
 
-    response = post_bulk(author_client, "acknowledge", [first.pk, second.pk])
+    response = post_bulk(author_client, "comment", [first.pk, second.pk], text="Seen")
 
-    assert messages_of(response) == ["1 acknowledged, 1 skipped: changed meanwhile."]
-    first.refresh_from_db()
-    assert first.status == Status.ACKNOWLEDGED
+    assert messages_of(response) == ["1 commented, 1 skipped: changed meanwhile."]
+    assert [c.text for c in first.comments.all()] == ["Seen"]
+    assert not second.comments.exists()
+    assert not HistoryEntry.objects.filter(anomaly=second).exists()
+
+
+def test_it_refuses_under_the_lock_what_changed_since_the_selection(member_author, orders):
+    from anomalies.models import Anomaly
+
+    first, second = make_anomaly(orders), make_anomaly(orders)
+    selected, missing = bulk.select_anomalies(Anomaly.objects.all(), [first.pk, second.pk])
+    Anomaly.objects.filter(pk=second.pk).update(status=Status.RESOLVED)  # meanwhile
+
+    result = bulk.run_bulk_action(
+        bulk.bulk_actions()["acknowledge"], selected, by=member_author, missing=missing
+    )
+
+    assert result.done == [first.pk]
+    assert result.skipped == {
+        second.pk: "Only an Active anomaly can be acknowledged; this one is Resolved."
+    }
+    second.refresh_from_db()
+    assert second.status == Status.RESOLVED
+    assert list(HistoryEntry.objects.values_list("anomaly_id", "summary")) == [
+        (first.pk, "Acknowledged")
+    ]
+
+
+def test_it_restores_and_writes_what_single_restores_write(author_client, orders):
+    archived = make_anomaly(orders, status=Status.DUPLICATE, archive_note="of #1")
+    active = make_anomaly(orders)
+
+    response = post_bulk(author_client, "restore", [archived.pk, active.pk])
+
+    assert messages_of(response) == ["1 restored, 1 skipped: not archived."]
+    archived.refresh_from_db()
+    assert (archived.status, archived.archive_note) == (Status.ACKNOWLEDGED, "")
+    assert archived.status_changed_at is not None

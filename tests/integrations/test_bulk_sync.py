@@ -150,3 +150,50 @@ def test_it_creates_one_issue_for_several_anomalies_and_links_each(
     description = str(issue["fields"]["description"])
     assert f"Anomaly ID: {first.pk} ({first.uuid})" in description
     assert f"Anomaly ID: {second.pk} ({second.uuid})" in description
+
+
+def test_it_writes_the_same_events_as_single_archives(
+    member_author, orders, jira_integration, enqueued, django_capture_on_commit_callbacks
+):
+    from anomalies import bulk
+    from anomalies.models import Anomaly
+    from integrations import outbound
+    from integrations.models import IntegrationState, TicketingIntegration
+    from integrations.services.reconnect import MISSED_REASON
+
+    plain, broken, old_site = make_anomaly(orders), make_anomaly(orders), make_anomaly(orders)
+    make_link(plain, jira_integration, "DQ-2", issue_id="2")
+    make_link(broken, jira_integration, "DQ-3", issue_id="3", broken_reason="Deleted in Jira")
+    old_site_integration = TicketingIntegration.objects.create(
+        connector="jira",
+        host_url="https://old.example.net",
+        credentials="a:b",
+        default_project_key="DQ",
+        state=IntegrationState.DISCONNECTED,
+        connected_at=jira_integration.connected_at,
+    )
+    make_link(old_site, old_site_integration, "DQ-4", issue_id="4")
+    selected, _ = bulk.select_anomalies(Anomaly.objects.all(), [plain.pk, broken.pk, old_site.pk])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        result = bulk.run_bulk_action(
+            bulk.bulk_actions()["archive"],
+            selected,
+            by=member_author,
+            reason="Duplicate",
+            note=" of #1 ",
+        )
+
+    assert sorted(result.done) == sorted([plain.pk, broken.pk, old_site.pk])
+    plain.refresh_from_db()
+    expected = outbound.status_comment("Duplicate", at=plain.status_changed_at, note="of #1")
+    by_key = {e.link.issue_key: e for e in SyncEvent.objects.select_related("link")}
+    assert by_key["DQ-2"].body == expected
+    assert by_key["DQ-2"].state == SyncState.PENDING
+    assert by_key["DQ-3"].state == SyncState.FAILED
+    assert "broken reference" in by_key["DQ-3"].finished_reason
+    assert (by_key["DQ-4"].state, by_key["DQ-4"].finished_reason) == (
+        SyncState.CANCELLED,
+        MISSED_REASON,
+    )
+    assert enqueued == [by_key["DQ-2"].pk]
