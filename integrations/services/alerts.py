@@ -7,7 +7,7 @@ events. Each message links to the page that explains it. At most one message per
 ALERT_THROTTLE_MINUTES: the AlertNotice row of the cause is locked while deciding, so two
 workers cannot both send; what was held back is counted and said in the next message.
 A Slack incoming webhook, when ALERT_SLACK_WEBHOOK_URL is set, gets the same text through
-the outbound host policy (docs/outbound-host-policy.md). The URL is a secret: it is never
+the outbound host policy (docs/alerts.md). The URL is a secret: it is never
 logged, shown or passed to a task.
 """
 
