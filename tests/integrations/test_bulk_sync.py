@@ -56,8 +56,9 @@ def lake(db) -> Container:
     return Container.objects.create(datastore=Datastore.objects.create(name="Lake"), name="ev")
 
 
-# Real commits, as in production: each anomaly's transaction commits before the next starts.
-@pytest.mark.django_db(transaction=True)
+# Real commits, as in production; serialized_rollback puts back what the migrations created
+# (the Public team) after the tables are emptied, like every transactional test here.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_it_acknowledges_200_across_two_datastores_and_delivers_each_comment_once_in_order(
     client: Client, member_author, orders, lake, jira_integration, jira_sim, enqueued
 ):
