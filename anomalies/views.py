@@ -1,19 +1,16 @@
-import contextlib
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from . import services
+from .filters import filter_anomalies
 from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
-from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, FailedCheck, Status
+from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, Status
 from .permissions import Action, get_anomaly_access, visible_datastores
 from .sections import annotate_rows, render_detail_sections
-from .validation import parse_id
 
 PAGE_SIZE = 50
 DEFAULT_STATUS_FILTER = "open"
@@ -23,32 +20,6 @@ STATUS_GROUPS = {
     "archived": ARCHIVE_REASONS,
     "all": tuple(Status),
 }
-
-
-def _search(anomalies: QuerySet, text: str) -> QuerySet:
-    """Free text over the id, uuid, description and failed-check messages; `#123` is an id."""
-    if text.startswith("#") and text[1:].isdigit():
-        return anomalies.filter(pk=parse_id(text[1:]) or 0)
-    matches = Q(description__icontains=text) | Q(
-        pk__in=FailedCheck.objects.filter(message__icontains=text).values("anomaly_id")
-    )
-    if parse_id(text) is not None:
-        matches |= Q(pk=parse_id(text))
-    with contextlib.suppress(ValueError):
-        matches |= Q(uuid=uuid.UUID(text))
-    return anomalies.filter(matches)
-
-
-def filter_anomalies(anomalies: QuerySet, form: AnomalyFilterForm) -> QuerySet:
-    """The datastore, type and text filters of the list (the page and the JSON API)."""
-    datastore = form.cleaned_or_default("datastore", None)
-    if datastore:
-        anomalies = anomalies.filter(datastore_id=datastore)
-    anomaly_type = form.cleaned_or_default("type", "")
-    if anomaly_type:
-        anomalies = anomalies.filter(anomaly_type=anomaly_type)
-    text = form.cleaned_or_default("q", "")
-    return _search(anomalies, text) if text else anomalies
 
 
 def listed_statuses(form: AnomalyFilterForm) -> tuple[str, ...]:
@@ -95,7 +66,7 @@ def _status_tabs(request, counts: dict[str, int]) -> list[dict]:
 def anomaly_list(request):
     datastores = list(visible_datastores(request.user))
     form = AnomalyFilterForm(request.GET or None, datastores=datastores)
-    filtered = filter_anomalies(Anomaly.objects.visible_to(request.user), form)
+    filtered = filter_anomalies(Anomaly.objects.visible_to(request.user), form, user=request.user)
     counts = _counts_by_status(filtered)
 
     status_filter = form.cleaned_or_default("status", DEFAULT_STATUS_FILTER)

@@ -396,3 +396,26 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} on {self.hostname} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class AlertNotice(models.Model):
+    """The last message sent for one alert cause (integration paused, events failing, events
+    pending too long; per anomaly for its assignees): at most one a cause per
+    ALERT_THROTTLE_MINUTES, the ones held back counted for the next message and the health page."""
+
+    cause = models.CharField(max_length=100, unique=True)
+    title = models.CharField(max_length=200)
+    detail = models.CharField(max_length=1000, blank=True)
+    url = models.CharField(max_length=500, blank=True)
+    last_sent_at = models.DateTimeField()
+    held_back = models.PositiveIntegerField(
+        default=0, help_text="Occurrences since the last message that sent none."
+    )
+    recipients = models.PositiveIntegerField(default=0)
+    slack_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-last_sent_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.cause} at {self.last_sent_at:%Y-%m-%d %H:%M}"

@@ -41,6 +41,8 @@ from ..models import (
     TicketLink,
     remote_issue_key,
 )
+from .alerts import on_event_failed, on_integration_paused
+from .batching import hand_to_workers
 from .clients import client_for
 
 logger = logging.getLogger(__name__)
@@ -92,8 +94,9 @@ def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
         if link.is_broken:
             _fail(event, f"Not sent: the Jira issue is a broken reference ({link.broken_reason})")
         events.append(event)
-    pending_ids = [event.pk for event in events if event.state == SyncState.PENDING]
-    transaction.on_commit(lambda: enqueue_deliveries(pending_ids))
+    hand_to_workers(
+        [(event.pk, event.remote_issue) for event in events if event.state == SyncState.PENDING]
+    )
     return events
 
 
@@ -401,6 +404,7 @@ def _pause_if_refused_across_projects(integration_id: int, now: datetime, reason
     if len(projects) >= settings.SYNC_FORBIDDEN_PROJECTS_TO_PAUSE:
         pause = f"Jira refused access to issues in projects {', '.join(projects)}: {reason}"
         TicketingIntegration.objects.filter(pk=integration_id).update(attention_reason=pause[:500])
+        on_integration_paused(integration_id)
 
 
 def _pause_integration(event: SyncEvent, reason: str) -> None:
@@ -410,6 +414,7 @@ def _pause_integration(event: SyncEvent, reason: str) -> None:
         TicketingIntegration.objects.filter(pk=event.link.integration_id).update(
             attention_reason=reason[:500]
         )
+        on_integration_paused(event.link.integration_id)
         event.state = SyncState.PENDING
         event.sending_since = None
         event.last_error = reason[:1000]
@@ -443,6 +448,7 @@ def fail_pending_events(link: TicketLink, *, reason: str) -> int:
 
 def _fail(event: SyncEvent, reason: str) -> None:
     _finish(event, SyncState.FAILED, reason)
+    on_event_failed(event.pk)
     record_history(
         event.link.anomaly,
         action="sync_failed",

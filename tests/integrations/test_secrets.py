@@ -25,7 +25,7 @@ from anomalies.services import comment_on_anomaly
 from integrations import services
 from integrations.jira import JiraClient, JiraError
 from integrations.models import CredentialsUnreadable, SyncEvent, TicketingIntegration
-from integrations.services import webhooks
+from integrations.services import alerts, webhooks
 from integrations.services.health import stamp_worker_heartbeat
 from tests.integrations.connection_support import (
     closed_port_url,
@@ -169,6 +169,7 @@ def every_kind_of_row(
     client.post(create, ticket)
     comment_on_anomaly(anomaly, by=manager, text="Please look at this")
     stamp_worker_heartbeat()  # a sweep ran
+    alerts.raise_alert(alerts.Alert("test", "An alert", "about nothing", "/"), [manager])
     Tag.objects.create(name="pii")
     Group.objects.create(name="Auditors")
     client.logout()
