@@ -53,8 +53,9 @@ DELIVERY_ATTEMPTS = Counter(
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def record_jira_response(response: requests.Response, *args, **kwargs) -> None:
-    """A `requests` response hook on every Jira session (services/clients.py)."""
+def record_remote_response(response: requests.Response, *args, **kwargs) -> None:
+    """A `requests` response hook on every connector session (services/clients.py). The
+    metric keeps its first name (qualytics_jira_*) so dashboards keep working."""
     method = response.request.method or "?"
     JIRA_REQUESTS.labels(method, str(response.status_code)).inc()
     JIRA_LATENCY.labels(method).observe(response.elapsed.total_seconds())
