@@ -78,7 +78,7 @@ def submit_create_form(
 ) -> services.CreateResult | None:
     """Create the ticket once per form; the remote's refusals land on the form beside the
     fields they name. The remote failing (outage, lost answer) raises TicketError with
-    ``jira_outage``."""
+    ``remote_outage``."""
     data = form.cleaned_data
     ticket = services.NewTicket(
         scope=form.spec.scope,
@@ -94,7 +94,7 @@ def submit_create_form(
             anomaly, ticket, integration=integration, by=by, token=token
         )
     except services.TicketError as error:
-        if error.jira_outage and not error.field_errors:
+        if error.remote_outage and not error.field_errors:
             raise
         for field, message in error.field_errors.items():
             form.add_error(form.form_field_for(field), message)

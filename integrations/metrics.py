@@ -83,7 +83,9 @@ class SyncCollector(Collector):
 
     def _events_by_state(self) -> GaugeMetricFamily:
         family = GaugeMetricFamily(
-            "qualytics_sync_events", "Sync events (Jira comments) by state.", labels=["state"]
+            "qualytics_sync_events",
+            "Sync events (notes owed to tickets) by state.",
+            labels=["state"],
         )
         counts = dict(SyncEvent.objects.values_list("state").annotate(n=Count("id")).order_by())
         for state in SyncState.values:

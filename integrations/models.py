@@ -12,6 +12,10 @@ from .fields import UNREADABLE, EncryptedTextField
 
 
 class Connector(models.TextChoices):
+    """Connector kinds by name, for fixtures and tests. What may be connected is the
+    registry's to say (``integrations/connectors.py``), so the column takes no choices: a
+    new connector needs no migration."""
+
     JIRA = "jira", "Jira"
     SERVICENOW = "servicenow", "ServiceNow"
 
@@ -43,7 +47,7 @@ class ChangeKind(models.TextChoices):
 
 
 class TicketingIntegration(models.Model):
-    connector = models.CharField(max_length=20, choices=Connector.choices, editable=False)
+    connector = models.CharField(max_length=20, editable=False)  # a registry kind: "jira"
     host_url = models.URLField("host URL", max_length=255)
     # `email:api_token`, encrypted at rest; never rendered, logged or passed to a task.
     credentials = EncryptedTextField()
@@ -91,7 +95,18 @@ class TicketingIntegration(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_connector_display()} ({self.host_url})"
+        return f"{self.connector_name} ({self.host_url})"
+
+    @property
+    def connector_name(self) -> str:
+        """The connector's display name, even for a kind no longer registered."""
+        if self.connector in connectors.CONNECTORS:
+            return self.connector_class.name
+        return (
+            Connector(self.connector).label
+            if self.connector in Connector.values
+            else self.connector
+        )
 
     @property
     def is_connected(self) -> bool:

@@ -115,7 +115,7 @@ def _record_reattached(links, integration: TicketingIntegration) -> None:
 
 def _refresh(link_ids: list[int]) -> None:
 
-    if link_ids:  # one task; it asks Jira for 100 keys per search
+    if link_ids:  # one task; it reads the statuses in batches
         publish(REFRESH_TASK, link_ids=link_ids)
 
 
@@ -144,7 +144,7 @@ def hold_missed_events(change) -> None:
 
 
 def missed_events(anomaly: Anomaly | None = None) -> QuerySet[SyncEvent]:
-    """Comments of re-attached links that were not sent because Jira was disconnected."""
+    """Notes of re-attached links that were not sent because the site was disconnected."""
     events = SyncEvent.objects.filter(
         state=SyncState.CANCELLED,
         finished_reason__in=MISSED_REASONS,
@@ -181,7 +181,7 @@ def send_missed_events(*, by: User, anomaly: Anomaly | None = None) -> int:
             anomaly_id=anomaly_id,
             actor=by,
             action="sync_replayed",
-            summary="Comments missed while Jira was disconnected are being sent",
+            summary="Notes missed while the site was disconnected are being sent",
         )
         for anomaly_id in anomalies
     )

@@ -51,7 +51,7 @@ class TicketError(Exception):
         message: str,
         *,
         field_errors: dict[str, str] | None = None,
-        jira_outage: bool = False,
+        remote_outage: bool = False,
         outcome_unknown: bool = False,
     ) -> None:
         super().__init__(message)
@@ -59,7 +59,7 @@ class TicketError(Exception):
         self.field_errors = field_errors or {}
         # The remote unreachable, failing or refusing our credentials: not the user's input
         # to fix.
-        self.jira_outage = jira_outage
+        self.remote_outage = remote_outage
         # A create that the remote may have done: say so, never "nothing was created".
         self.outcome_unknown = outcome_unknown
 
@@ -145,7 +145,7 @@ def create_ticket_once(
         raise TicketError(
             f"{lost.error.message} {words}'s answer was lost, so Qualytics asked {words}: it "
             f"has no {noun} from this form. Nothing was created; you can submit again.",
-            jira_outage=True,
+            remote_outage=True,
         ) from None
     except CreateOutcomeUnknown as unknown:
         noun = integration.connector_class.ticket_noun
@@ -153,7 +153,7 @@ def create_ticket_once(
             f"{unknown.reason} Whether {words} created the {noun} is not known yet: {words} "
             "could not be asked. Submitting the same form again is safe: Qualytics first "
             f"looks for the {noun} and links it instead of creating a second one.",
-            jira_outage=True,
+            remote_outage=True,
             outcome_unknown=True,
         ) from None
     except FormReused:
@@ -175,7 +175,7 @@ def _ticket_error(error: ConnectorError, name: str) -> TicketError:
     message = error.message if not field_errors else f"{name} did not accept some of the fields."
     hint = f" {error.hint}" if error.hint and not field_errors else ""
     outage = not error.permanent or isinstance(error, CredentialsRejected)
-    return TicketError(f"{message}{hint}", field_errors=field_errors, jira_outage=outage)
+    return TicketError(f"{message}{hint}", field_errors=field_errors, remote_outage=outage)
 
 
 def _fetch_quietly(connector: Connector, key: str) -> RemoteTicket | None:

@@ -191,8 +191,7 @@ def search_tickets(request, anomaly_id: int):
             "anomaly": access.anomaly,
             "words": words,
             "results": [
-                {"ticket": ticket, "category": stored_category(ticket.status)}
-                for ticket in results
+                {"ticket": ticket, "category": stored_category(ticket.status)} for ticket in results
             ],
             "error": error,
             "linked": linked,
