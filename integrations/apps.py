@@ -12,7 +12,7 @@ class IntegrationsConfig(AppConfig):
         from anomalies.sections import register_detail_section, register_row_annotator
         from anomalies.signals import anomalies_changed, anomaly_changed
 
-        from . import bulk, filters, sections
+        from . import bulk, filters, sections, tasks  # noqa: F401 (tasks: registers the tasks services hand over by name)
         from .api.tickets import links_json
         from .broker import load_publishing_transport
         from .services.batching import deferred_deliveries

@@ -1,5 +1,5 @@
 """The list's ticket bulk actions, registered with anomalies.bulk: link every selected anomaly
-to one Jira issue, or create one Jira issue for all of them."""
+to one remote ticket, or create one ticket for all of them."""
 
 from __future__ import annotations
 
@@ -11,18 +11,24 @@ from anomalies.validation import CleanInputForm
 
 from .services import connected_integration
 from .services.bulk_tickets import create_issue_for_anomalies, link_anomalies_to_issue
-from .services.tickets import ISSUE_KEY
 
 
 class LinkIssueForm(CleanInputForm):
     issue_key = forms.CharField(
-        max_length=64, error_messages={"required": "Give the Jira issue key, e.g. DQ-123."}
+        max_length=64, error_messages={"required": "Give the ticket's key, e.g. DQ-123."}
     )
 
     def clean_issue_key(self) -> str:
-        key = self.cleaned_data["issue_key"].strip().upper()
-        if not ISSUE_KEY.fullmatch(key):
-            raise forms.ValidationError("Give a Jira issue key, e.g. DQ-123.")
+        text = self.cleaned_data["issue_key"]
+        integration = connected_integration()
+        if integration is None:  # the action reports "not connected" for every anomaly
+            return text.strip()
+        connector = integration.connector_class
+        key = connector.normalize_key(text)
+        if not key:
+            raise forms.ValidationError(
+                f"Give a {connector.name} {connector.ticket_noun} key, e.g. {connector.key_example}."
+            )
         return key
 
 
@@ -56,7 +62,7 @@ def register() -> None:
     register_bulk_action(
         BulkAction(
             "link_issue",
-            "Link to one Jira issue",
+            "Link to one ticket",
             "linked",
             Action.LINK_TICKET,
             whole=_link,
@@ -66,7 +72,7 @@ def register() -> None:
     register_bulk_action(
         BulkAction(
             "create_issue",
-            "Create one Jira ticket",
+            "Create one ticket",
             "linked to the new ticket",
             Action.CREATE_TICKET,
             whole=_create,

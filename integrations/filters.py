@@ -11,7 +11,7 @@ from anomalies.filters import ListFilter, register_list_filter, register_search_
 from anomalies.models import OPEN_STATUSES
 
 from .models import StatusCategory, SyncEvent, SyncState, TicketLink
-from .services.tickets import ISSUE_KEY
+from .connectors import CONNECTORS, get_connector
 
 TICKET_STATES = [
     ("has", "Has a ticket"),
@@ -59,10 +59,12 @@ def filter_by_ticket_status(anomalies: QuerySet, value: str) -> QuerySet:
 
 
 def match_issue_key(text: str) -> Q | None:
-    """`DQ-1` (any case) finds the anomalies currently linked to that issue."""
-    if not ISSUE_KEY.fullmatch(text):
+    """A ticket key of any registered connector (`DQ-1`, `INC0010001`, any case) finds the
+    anomalies currently linked to that ticket."""
+    keys = {get_connector(kind).normalize_key(text) for kind in CONNECTORS} - {None}
+    if not keys:
         return None
-    linked = TicketLink.objects.current().filter(issue_key=text.upper())
+    linked = TicketLink.objects.current().filter(issue_key__in=keys)
     return Q(pk__in=linked.values("anomaly_id"))
 
 

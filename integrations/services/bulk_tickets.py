@@ -1,6 +1,6 @@
 """Ticket actions over many anomalies (the list's bulk bar and the API): link all of them to
-one existing Jira issue, or create one issue for all of them. Jira is asked once; each
-anomaly's link is stored in its own transaction with its own history entry."""
+one existing remote ticket, or create one ticket for all of them. The remote is asked once;
+each anomaly's link is stored in its own transaction with its own history entry."""
 
 from __future__ import annotations
 
@@ -13,11 +13,12 @@ from anomalies.bulk import BulkResult
 from anomalies.models import Anomaly, User
 
 from .. import outbound
-from ..jira import IssueSummary, JiraClient, JiraError, JiraNotFound
+from ..connectors import Connector, CreateFormSpec, RemoteTicket, TicketDraft
+from ..errors import ConnectorError, NotFound
 from ..models import TicketingIntegration, TicketLink
-from .clients import client_for
+from .clients import connector_for
 from .creating import CreateOutcomeUnknown, NothingCreated, create_once
-from .tickets import NewIssue, TicketError, _store_link, existing_current_link
+from .tickets import TicketError, _store_link, existing_current_link
 
 
 def _skip_all(anomalies: list[Anomaly], result: BulkResult, reason: str) -> None:
@@ -30,7 +31,7 @@ def _link_each(
     result: BulkResult,
     *,
     integration: TicketingIntegration,
-    issue: IssueSummary,
+    issue: RemoteTicket,
     url: str,
     origin: str,
     by: User,
@@ -50,7 +51,7 @@ def _link_each(
                 issue_key=issue.key,
                 url=url,
                 summary=issue.summary,
-                details=issue if issue.status_name else None,
+                details=issue if issue.status else None,
             )
         except TicketError as refused:
             result.skipped[anomaly.pk] = str(refused)
@@ -70,17 +71,18 @@ def link_anomalies_to_issue(
 ) -> None:
     """Link every anomaly to one existing issue, looked up once."""
     if integration is None:
-        return _skip_all(anomalies, result, "Jira is not connected")
+        return _skip_all(anomalies, result, "No ticketing integration is connected")
     if not anomalies:
         return None
-    with client_for(integration) as client:
+    connector_class = integration.connector_class
+    with connector_for(integration) as connector:
         try:
-            issue = client.get_issue(issue_key.strip().upper())
-        except JiraNotFound:
-            return _skip_all(anomalies, result, f"{issue_key} was not found in Jira")
-        except JiraError as error:
+            issue = connector.get_ticket(connector_class.normalize_key(issue_key))
+        except NotFound:
+            return _skip_all(anomalies, result, f"{issue_key} was not found in {connector.name}")
+        except ConnectorError as error:
             return _skip_all(anomalies, result, error.message)
-        url = client.browse_url(issue.key)
+        url = connector.browse_url(issue.key)
     _link_each(
         anomalies,
         result,
@@ -107,19 +109,19 @@ def create_issue_for_anomalies(
     """Create one issue whose context block lists every anomaly, then link each to it. Exactly
     once per `token`, like a single create (services/creating.py)."""
     if integration is None:
-        return _skip_all(anomalies, result, "Jira is not connected")
+        return _skip_all(anomalies, result, "No ticketing integration is connected")
     if not anomalies:
         return None
     linked_at = timezone.now()
 
-    def store(client: JiraClient, found: IssueSummary, fresh: bool) -> TicketLink:
-        issue = client.get_issue(found.key) if fresh else found
+    def store(connector: Connector, found: RemoteTicket, fresh: bool) -> TicketLink:
+        issue = connector.get_ticket(found.key) if fresh else found
         links = _link_each(
             anomalies,
             result,
             integration=integration,
             issue=issue,
-            url=client.browse_url(found.key),
+            url=connector.browse_url(found.key),
             origin=TicketLink.Origin.CREATED,
             by=by,
         )
@@ -127,24 +129,24 @@ def create_issue_for_anomalies(
         return links[0] if links else existing_current_link(anomalies[0], integration, found.id)
 
     try:
-        with client_for(integration) as client:
-            fields = _fields(client, anomalies, integration, summary, description, linked_at)
+        with connector_for(integration) as connector:
+            draft = _draft(connector, anomalies, integration, summary, description, linked_at)
         create_once(
             anomalies[0],
-            fields,
+            draft,
             token=token or f"bulk:{uuid.uuid4()}",
             integration=integration,
             by=by,
             store_link=store,
         )
-    except JiraError as error:
+    except ConnectorError as error:
         _skip_all(_not_done(anomalies, result), result, error.message)
     except TicketError as refused:
         _skip_all(anomalies, result, str(refused))
     except NothingCreated as lost:
         _skip_all(anomalies, result, f"{lost.error.message} Nothing was created.")
     except CreateOutcomeUnknown as unknown:
-        _skip_all(anomalies, result, f"{unknown.reason} Whether Jira created it is not known.")
+        _skip_all(anomalies, result, f"{unknown.reason} Whether it was created is not known.")
     return None
 
 
@@ -152,24 +154,45 @@ def _not_done(anomalies: list[Anomaly], result: BulkResult) -> list[Anomaly]:
     return [anomaly for anomaly in anomalies if anomaly.pk not in result.done]
 
 
-def _fields(client, anomalies, integration, summary: str, description: str, linked_at) -> dict:
-    project_key = integration.default_project_key
-    issue = NewIssue(
-        project_key=project_key,
-        issue_type_id=_default_issue_type(client, project_key),
-        summary=summary,
-    )
-    fields = issue.jira_fields(anomalies[0], linked_at=linked_at)
-    fields["description"] = outbound.issue_description_for_many(
+def _draft(
+    connector: Connector,
+    anomalies: list[Anomaly],
+    integration: TicketingIntegration,
+    summary: str,
+    description: str,
+    linked_at,
+) -> TicketDraft:
+    """A bulk create has no create form: the connector's form for the default scope, each
+    choice that shapes the form taken as its default (a "Task" where offered), then every
+    required field filled from its default, or refused."""
+    scope = integration.default_project_key
+    spec = connector.describe_create_form(scope, {})
+    chosen = {field.name: _default_choice(field) for field in spec.fields if field.refreshes_form}
+    spec = connector.describe_create_form(scope, {k: v for k, v in chosen.items() if v})
+    values = {"summary": summary, **_required_defaults(spec)}
+    text = outbound.issue_description_for_many(
         anomalies, user_description=description, linked_at=linked_at, site_url=settings.SITE_URL
     )
-    return fields
+    return TicketDraft(spec.scope or scope, summary, text, values, spec)
 
 
-def _default_issue_type(client: JiraClient, project_key: str) -> str:
-    """A bulk create has no create form: a Task, or else the project's first standard type."""
-    types = [kind for kind in client.get_issue_types(project_key) if not kind.subtask]
-    if not types:
-        raise TicketError(f"Project {project_key} has no issue type to create.")
-    task = next((kind for kind in types if kind.name.lower() == "task"), types[0])
-    return task.id
+def _default_choice(field) -> str:
+    if field.initial not in (None, ""):
+        return str(field.initial)
+    task = next((value for value, label in field.choices if label.lower() == "task"), None)
+    return task or (field.choices[0][0] if field.choices else "")
+
+
+def _required_defaults(spec: CreateFormSpec) -> dict:
+    values = {}
+    for field in spec.fields:
+        if field.name in ("summary", "description") or not (field.required or field.refreshes_form):
+            continue
+        value = _default_choice(field)
+        if field.required and not value:
+            raise TicketError(
+                f"The create form needs “{field.label}”: create the ticket from one anomaly's page."
+            )
+        if value:
+            values[field.name] = value
+    return values

@@ -20,7 +20,7 @@ from django.utils import timezone
 from anomalies.services import record_history
 from integrations.broker import publish
 from integrations.models import TicketingIntegration, TicketLink
-from integrations.services import NewIssue, TicketError, create_ticket_once, link_existing_issue
+from integrations.services import NewTicket, TicketError, create_ticket_once, link_existing_issue
 from integrations.services.connection import connected_integration
 
 from .. import texts
@@ -95,15 +95,19 @@ def _wait_before_sending(integration: TicketingIntegration, now) -> float:
 
 def _create(action: RuleAction) -> None:
     rule, anomaly = action.rule, action.anomaly
-    issue = NewIssue(
-        project_key=rule.project_key or action.integration.default_project_key,
-        issue_type_id=rule.issue_type_id,
+    # The template's choices by the create form's field names (the connector maps them).
+    choices = {
+        "issue_type": rule.issue_type_id,
+        "priority": priority_for(rule, anomaly.weight),
+        "labels": tuple(rule.label_list),
+        "assignee": rule.assignee_account_id,
+    }
+    issue = NewTicket(
+        scope=rule.project_key or action.integration.default_project_key,
         summary=render(rule.summary_template, anomaly, rule)[:255]
         or f"{anomaly.get_anomaly_type_display()} anomaly on {anomaly.container.name}",
         description=render(rule.description_template, anomaly, rule),
-        priority_id=priority_for(rule, anomaly.weight),
-        labels=tuple(rule.label_list),
-        assignee_account_id=rule.assignee_account_id,
+        values={name: value for name, value in choices.items() if value},
     )
     # The same token on every attempt: a retry after a crash finds the issue by its marker.
     result = create_ticket_once(
@@ -168,7 +172,7 @@ def _done(action: RuleAction, issue_key: str, what: str, history_action: str) ->
 
 def _after_failure(action: RuleAction, error: TicketError) -> str:
     retry_after = getattr(error, "retry_after", None)
-    transient = error.outcome_unknown or error.jira_outage
+    transient = error.outcome_unknown or error.remote_outage
     if not transient or action.attempts >= settings.RULES_MAX_ATTEMPTS:
         _fail(action, error.message)
         return "failed"
