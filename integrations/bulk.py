@@ -26,8 +26,9 @@ class LinkIssueForm(CleanInputForm):
         connector = integration.connector_class
         key = connector.normalize_key(text)
         if not key:
+            example = connector.key_example
             raise forms.ValidationError(
-                f"Give a {connector.name} {connector.ticket_noun} key, e.g. {connector.key_example}."
+                f"Give a {connector.name} {connector.ticket_noun} key, e.g. {example}."
             )
         return key
 

@@ -10,8 +10,8 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from anomalies.filters import ListFilter, register_list_filter, register_search_matcher
 from anomalies.models import OPEN_STATUSES
 
-from .models import StatusCategory, SyncEvent, SyncState, TicketLink
 from .connectors import CONNECTORS, get_connector
+from .models import StatusCategory, SyncEvent, SyncState, TicketLink
 
 TICKET_STATES = [
     ("has", "Has a ticket"),
