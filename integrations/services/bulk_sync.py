@@ -17,7 +17,7 @@ from ..models import IntegrationState, SyncEvent, SyncQueue, SyncState, TicketLi
 from ..models import remote_issue_key as key_of
 from .batching import hand_to_workers
 from .reconnect import MISSED_REASON
-from .sync import _fail, comment_text
+from .sync import _fail, note_text, ticket_kind
 
 
 def queue_sync_events_for_many(changes: list[AnomalyChange]) -> list[SyncEvent]:
@@ -40,17 +40,15 @@ def queue_sync_events_for_many(changes: list[AnomalyChange]) -> list[SyncEvent]:
             link=link,
             remote_issue=key_of(link.integration_id, link.issue_id),
             kind=by_anomaly[link.anomaly_id].kind,
-            body=comment_text(by_anomaly[link.anomaly_id]),
+            body=note_text(by_anomaly[link.anomaly_id]),
             created_at=by_anomaly[link.anomaly_id].at,
         )
         for link in connected
     )
     for event in events:
         if event.link.is_broken:
-            _fail(
-                event,
-                f"Not sent: the Jira issue is a broken reference ({event.link.broken_reason})",
-            )
+            broken = f"the {ticket_kind(event.link)} is a broken reference"
+            _fail(event, f"Not sent: {broken} ({event.link.broken_reason})")
     hand_to_workers(
         [(event.pk, event.remote_issue) for event in events if event.state == SyncState.PENDING]
     )
@@ -79,7 +77,7 @@ def _hold_missed(links: list[TicketLink], by_anomaly: dict[int, AnomalyChange]) 
         SyncEvent(
             link=link,
             kind=by_anomaly[link.anomaly_id].kind,
-            body=comment_text(by_anomaly[link.anomaly_id]),
+            body=note_text(by_anomaly[link.anomaly_id]),
             created_at=by_anomaly[link.anomaly_id].at,
             state=SyncState.CANCELLED,
             finished_reason=MISSED_REASON,
