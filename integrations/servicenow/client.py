@@ -21,6 +21,7 @@ from ..host_policy import HostNotAllowed, HostPolicy, PolicedAdapter
 from .errors import (
     ServiceNowError,
     ServiceNowHostNotAllowed,
+    ServiceNowUnexpectedResponse,
     error_from_response,
     error_from_transport,
     not_json_error,
@@ -47,7 +48,7 @@ INCIDENT_READ = {
     "sysparm_exclude_reference_link": "true",
     "sysparm_fields": ",".join(INCIDENT_FIELDS),
 }
-CHOICE_ELEMENTS = ("state", "impact", "urgency", "category", "subcategory")
+CHOICE_ELEMENTS = ("state", "impact", "urgency", "priority", "category", "subcategory")
 logger = logging.getLogger(__name__)
 
 
@@ -188,7 +189,7 @@ class ServiceNowClient:
         record = self._request("POST", path, params=INCIDENT_READ, json_body=fields)
         incident = Incident.from_record(record)
         if not incident.sys_id:
-            raise ServiceNowError(
+            raise ServiceNowUnexpectedResponse(
                 "ServiceNow created an incident but sent no sys_id.", outcome_unknown=True
             )
         return incident
@@ -207,19 +208,38 @@ class ServiceNowClient:
 
     # --- journal ----------------------------------------------------------------------------
 
-    def find_journal_entry(self, sys_id: str, marker: str, element: str = "work_notes") -> bool:
-        """Whether a journal entry of the incident contains ``marker`` (§5.4, preferred).
+    def find_journal_entry(
+        self, sys_id: str, marker: str, element: str = "work_notes"
+    ) -> str | None:
+        """The sys_id of a journal entry of the incident containing ``marker``, else None
+        (docs/servicenow-api.md §5.4, the preferred lookup).
 
         Needs ``audit_viewer`` or ``admin`` (§5.3); without it the answer is an empty list
         (indistinguishable from "not there") or a 403.
         """
         needle = query_value(marker)
         query = f"element_id={path_segment(sys_id)}^element={element}^valueLIKE{needle}"
-        params = {"sysparm_query": query, "sysparm_limit": 1, "sysparm_fields": "value"}
+        params = {"sysparm_query": query, "sysparm_limit": 1, "sysparm_fields": "sys_id,value"}
         rows = self._request(
             "GET", TABLE_URL.format(table="sys_journal_field"), params=params, expect=list
         )
-        return any(isinstance(r, dict) and needle in str(r.get("value", "")) for r in rows)
+        for row in rows:
+            # Check the text here too: a dropped query part would return unrelated rows.
+            if isinstance(row, dict) and needle in str(row.get("value", "")):
+                return str(row.get("sys_id") or "journal")
+        return None
+
+    def get_account(self, username: str) -> Reference | None:
+        """The account's own ``sys_user`` row (§6); any call proves the credentials (§1.2)."""
+        query = f"user_name={query_value(username)}"
+        rows = self._list("sys_user", query, "sys_id,name,user_name,email", 1)
+        found = [r for r in rows if str(r.get("user_name", "")) == query_value(username)]
+        return Reference.user(found[0]) if found else None
+
+    def any_incident(self) -> Incident | None:
+        """One readable incident, newest first: proves read access to ``incident`` (§2.3)."""
+        found = self._incidents("ORDERBYDESCsys_created_on", limit=1)
+        return found[0] if found else None
 
     def journal_readable(self) -> bool:
         """Whether this account reads ``sys_journal_field``: one row of incident journal comes

@@ -21,6 +21,8 @@ from typing import Any, ClassVar
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
+from .. import errors
+
 HINT_CONNECTION_FAILED = (
     "Verify the instance URL (https://your-instance.service-now.com), check the credentials "
     "format (username:password) and confirm the account is active."
@@ -59,11 +61,11 @@ REDACTED = "[redacted]"
 Clock = Callable[[], float]
 
 
-class ServiceNowError(Exception):
-    """Base of every error the ServiceNow client raises."""
+class ServiceNowError(errors.ConnectorError):
+    """Base of every error the ServiceNow client raises; each subclass is also the shared
+    error (``integrations/errors.py``) services catch."""
 
     default_hint: ClassVar[str] = HINT_UNEXPECTED
-    default_permanent: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -74,80 +76,73 @@ class ServiceNowError(Exception):
         status_code: int | None = None,
         outcome_unknown: bool = False,
         retry_after: float | None = None,
+        is_timeout: bool = False,
         detail: str = "",
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint or self.default_hint
-        self.permanent = self.default_permanent if permanent is None else permanent
-        self.status_code = status_code
-        self.outcome_unknown = outcome_unknown
+        errors.ConnectorError.__init__(
+            self,
+            message,
+            hint=hint,
+            permanent=permanent,
+            status_code=status_code,
+            outcome_unknown=outcome_unknown,
+        )
         self.retry_after = retry_after
+        self.is_timeout = is_timeout
         self.detail = detail
 
-    def __str__(self) -> str:
-        return self.message
 
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r})"
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Keyword-only arguments defeat BaseException's pickling (Celery pickles errors).
-        return _rebuild_error, (type(self), dict(self.__dict__))
-
-
-def _rebuild_error(cls: type[ServiceNowError], state: dict[str, Any]) -> ServiceNowError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, state.get("message", ""))
-    error.__dict__.update(state)
-    return error
-
-
-class ServiceNowCredentialsRejected(ServiceNowError):
+class ServiceNowCredentialsRejected(ServiceNowError, errors.CredentialsRejected):
     """401 (docs/servicenow-api.md §1.2): bad, missing or MFA-blocked credentials."""
 
     default_hint = HINT_CREDENTIALS
 
 
-class ServiceNowForbidden(ServiceNowError):
+class ServiceNowForbidden(ServiceNowError, errors.Forbidden):
     """403: an ACL, a data policy or an unreadable query field (§3.2)."""
 
     default_hint = HINT_FORBIDDEN
 
 
-class ServiceNowNotFound(ServiceNowError):
+class ServiceNowNotFound(ServiceNowError, errors.NotFound):
     """404: the record is missing or hidden by an ACL (§2.4)."""
 
     default_hint = HINT_NOT_FOUND
+    what = "ticket"
 
 
-class ServiceNowRejectedInput(ServiceNowError):
+class ServiceNowRejectedInput(ServiceNowError, errors.RejectedInput):
     """400 (unknown table, bad JSON, missing headers), 406, 415 (§1.4, §3.2)."""
 
     default_hint = HINT_REJECTED_INPUT
 
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.field_errors: dict[str, str] = {}
+        self.messages = [self.detail] if self.detail else []
 
-class ServiceNowRateLimited(ServiceNowError):
+
+class ServiceNowRateLimited(ServiceNowError, errors.RateLimited):
     """429: a rate-limit rule or a saturated semaphore queue (§8.1, §8.2)."""
 
     default_hint = HINT_RATE_LIMITED
     default_permanent = False
 
 
-class ServiceNowUnavailable(ServiceNowError):
+class ServiceNowUnavailable(ServiceNowError, errors.Transient):
     """5xx, timeouts, dropped connections and the hibernation page (§3.3, §8.3): transient."""
 
     default_hint = HINT_UNAVAILABLE
     default_permanent = False
 
 
-class ServiceNowHostNotAllowed(ServiceNowError):
+class ServiceNowHostNotAllowed(ServiceNowError, errors.HostRefused):
     """The host policy refused every address of the instance; nothing was sent."""
 
     default_hint = HINT_HOST_NOT_ALLOWED
 
 
-class ServiceNowUnexpectedResponse(ServiceNowError):
+class ServiceNowUnexpectedResponse(ServiceNowError, errors.UnexpectedResponse):
     """A redirect or an unexpected status: most likely a wrong instance URL."""
 
 
@@ -231,6 +226,7 @@ def error_from_transport(
         return ServiceNowUnavailable(
             f"ServiceNow did not {phase}{limit} ({type(exc).__name__}).",
             hint=HINT_NETWORK_TIMEOUT,
+            is_timeout=True,
             outcome_unknown=unknown,
         )
     if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
