@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from django.conf import settings
-
 from .. import errors
 from ..connectors import (
     Check,
@@ -98,6 +96,16 @@ class ServiceNowConnector(Connector):
     key_pattern = INCIDENT_NUMBER
     host_example = EXAMPLE
     credentials_format = "username:password"
+    credentials_help = (
+        "username:password of an integration account with the itil role (add audit_viewer "
+        "for exactly-once work notes); Basic authentication, stored encrypted."
+    )
+    scope_example = "Data Quality"
+    summary = "ServiceNow incidents, username + password"
+    pitch = (
+        "Create and link ServiceNow incidents from anomalies; anomaly changes arrive as work "
+        "notes."
+    )
     scope_label = "Default assignment group"
     scope_required = False
     status_batch_size = 100  # numberIN lists of about 100 (§2.2)
@@ -134,13 +142,8 @@ class ServiceNowConnector(Connector):
     # --- connect form ---------------------------------------------------------------------
 
     @classmethod
-    def normalize_host_url(cls, url: str) -> str:
-        loopback = getattr(
-            settings,
-            "TICKETING_ALLOW_INSECURE_LOOPBACK",
-            getattr(settings, "JIRA_ALLOW_INSECURE_LOOPBACK", False),
-        )
-        return normalize_instance_url(url, allow_insecure_loopback=loopback)
+    def normalize_host_url(cls, url: str, *, allow_insecure_loopback: bool = False) -> str:
+        return normalize_instance_url(url, allow_insecure_loopback=allow_insecure_loopback)
 
     @classmethod
     def parse_credentials(cls, text: str) -> Credentials:

@@ -1,5 +1,7 @@
 """The ServiceNow connector over real HTTP against the simulator (simulators/servicenow)."""
 
+import pickle
+
 import pytest
 
 from integrations import errors
@@ -304,3 +306,31 @@ def test_it_reports_a_note_on_a_deleted_incident_as_not_found(servicenow, servic
 
     with pytest.raises(errors.NotFound):
         servicenow.post_note("INC0010001", "Comment", marker="evt-4")
+
+
+def test_it_accepts_only_https_instances_unless_the_simulator_is_allowed():
+    connector_class = get_connector("servicenow")
+
+    assert connector_class.normalize_host_url("https://Dev1.service-now.com/") == (
+        "https://dev1.service-now.com"
+    )
+    with pytest.raises(ValueError, match="https://"):
+        connector_class.normalize_host_url("http://127.0.0.1:8090")
+    assert connector_class.normalize_host_url(
+        "http://127.0.0.1:8090", allow_insecure_loopback=True
+    ) == ("http://127.0.0.1:8090")
+
+
+def test_it_hands_workers_errors_that_survive_pickling(servicenow, servicenow_sim):
+    servicenow_sim.control.add_rate_limited(count=1, retry_after=5)
+
+    with pytest.raises(errors.RateLimited) as raised:
+        servicenow.get_ticket("INC0010001")
+    copy = pickle.loads(pickle.dumps(raised.value))
+
+    assert isinstance(copy, errors.RateLimited) and copy.retry_after == 5
+    assert (copy.message, copy.hint, copy.permanent) == (
+        raised.value.message,
+        raised.value.hint,
+        False,
+    )
