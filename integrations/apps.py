@@ -11,7 +11,7 @@ class IntegrationsConfig(AppConfig):
         from anomalies.sections import register_detail_section, register_row_annotator
         from anomalies.signals import anomaly_changed
 
-        from . import sections
+        from . import sections, tasks  # noqa: F401 (registers the tasks services hand over by name)
         from .api.tickets import links_json
         from .broker import load_publishing_transport
         from .services.clients import validate_host_policy_setting

@@ -32,6 +32,7 @@ CONNECTORS: dict[str, str] = {
     "jira": "integrations.jira.connector.JiraConnector",
     "servicenow": "integrations.servicenow.connector.ServiceNowConnector",
 }
+DEFAULT_CONNECTOR = "jira"  # preselected on the connect page
 
 
 def get_connector(kind: str) -> type[Connector]:
@@ -166,6 +167,10 @@ class FormField:
     help_text: str = ""
     initial: Any = None
     refreshes_form: bool = False
+    # For the connector's own use: the remote's name for a field beyond the standard ones
+    # (the API takes those under ``fields.<remote_name>``), and how to send its value.
+    remote_name: str = ""
+    remote_type: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -178,6 +183,7 @@ class CreateFormSpec:
     scope: str
     fields: tuple[FormField, ...]
     unsupported: tuple[str, ...] = ()
+    scope_field: str = ""  # the field choosing the scope (Jira: "project"), if any
 
     def field(self, name: str) -> FormField | None:
         return next((field for field in self.fields if field.name == name), None)
@@ -209,6 +215,16 @@ class TicketDraft:
     summary: str
     description: TicketDescription
     values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    spec: CreateFormSpec | None = None  # the form the values were collected with
+
+
+@dataclasses.dataclass(frozen=True)
+class Trouble:
+    """One row of the help page's troubleshooting table (the FAQ's, in the product's words)."""
+
+    seen: str  # what the user sees
+    where: str
+    what_to_do: str
 
 
 # --- the interface -------------------------------------------------------------------------
@@ -225,8 +241,19 @@ class Connector(abc.ABC):
     key_pattern: ClassVar[re.Pattern[str]]  # a typed key, matched in full, any case
     host_example: ClassVar[str]  # "https://your-domain.atlassian.net"
     credentials_format: ClassVar[str]  # "email:api_token"
+    credentials_help: ClassVar[str]  # under the input: "email:api_token — the API token …"
     scope_label: ClassVar[str]  # "Default project key", "Default assignment group"
+    scope_example: ClassVar[str] = ""  # the input's placeholder: "DQ"
     scope_required: ClassVar[bool] = True
+    troubles: ClassVar[tuple[Trouble, ...]] = ()  # the help page's rows for this connector
+    summary: ClassVar[str] = ""  # under the name in Settings: "Jira Cloud, email + API token"
+    pitch: ClassVar[str] = ""  # what connecting it does, for the Settings row
+    # Optional extras of a connector, by name, so nothing outside its package imports it: a
+    # URL module included under the ``integrations`` namespace (e.g. its webhook), and a
+    # template included in Settings below the connected integration (``connected`` in it).
+    urls: ClassVar[str] = ""
+    settings_panel: ClassVar[str] = ""
+    do_not_call_in_templates = True  # templates read a connector class's attributes
     status_batch_size: ClassVar[int] = 100  # keys per remote call in ``read_statuses``
     host_url: str  # the site, normalised
 
@@ -258,14 +285,20 @@ class Connector(abc.ABC):
 
     @classmethod
     @abc.abstractmethod
-    def normalize_host_url(cls, url: str) -> str:
+    def normalize_host_url(cls, url: str, *, allow_insecure_loopback: bool = False) -> str:
         """The site address in canonical form (``https://host[:port]``), or ``ValueError``
-        with a message for the user. Plain http only for loopback (local simulator)."""
+        with a message for the user. Plain http only for loopback hosts, and only when
+        ``allow_insecure_loopback`` (the local simulator)."""
 
     @classmethod
     @abc.abstractmethod
     def parse_credentials(cls, text: str) -> Credentials:
         """The typed credentials, or ``ValueError`` saying the expected format."""
+
+    @classmethod
+    def normalize_scope(cls, text: str) -> str:
+        """The typed default scope in canonical form, or ``ValueError`` saying what is wrong."""
+        return text.strip()
 
     @classmethod
     def normalize_key(cls, text: str) -> str | None:
@@ -341,9 +374,11 @@ class Connector(abc.ABC):
         before re-sending a note whose outcome is unknown: exactly-once rests on it."""
 
 
-def failure_headline(connector_name: str, check_name: str, error: errors.ConnectorError) -> str:
-    """Name what failed in a connection check: the transport, the credentials, or the
-    check's own subject."""
+def failure_headline(
+    connector_name: str, check_name: str, error: errors.ConnectorError, *, own: str = ""
+) -> str:
+    """Name what failed in a connection check: the transport, the credentials, or (``own``)
+    the check's own subject, e.g. "Project not found"."""
     if isinstance(error, errors.HostRefused):
         return "Host not allowed"
     if isinstance(error, errors.Transient) and error.is_timeout:
@@ -356,21 +391,17 @@ def failure_headline(connector_name: str, check_name: str, error: errors.Connect
         return "Permission check failed"
     if isinstance(error, errors.NotFound | errors.Transient) or error.status_code is None:
         return "Connection failed"
-    return f"{check_name} failed"
+    return own or f"{check_name} failed"
 
 
 CheckStep = Callable[[], Check]
+Headline = Callable[[str, errors.ConnectorError], str]
 
 
-def run_checks(
-    connector_name: str,
-    steps: Iterable[tuple[str, CheckStep]],
-    *,
-    headlines: Mapping[str, str] | None = None,
-) -> list[Check]:
+def run_checks(steps: Iterable[tuple[str, CheckStep]], *, headline: Headline) -> list[Check]:
     """Run checks in order; after a failure the rest are "not checked". A step raising a
-    ``ConnectorError`` fails its check with the error's message, hint and a headline
-    (``headlines`` may name a check's own, e.g. "Project not found")."""
+    ``ConnectorError`` fails its check with the error's message, hint and
+    ``headline(check_name, error)`` (most connectors wrap ``failure_headline``)."""
     checks: list[Check] = []
     for name, step in steps:
         if checks and not checks[-1].ok:
@@ -379,8 +410,5 @@ def run_checks(
         try:
             checks.append(step())
         except errors.ConnectorError as error:
-            headline = failure_headline(connector_name, name, error)
-            if headline == f"{name} failed" and headlines and name in headlines:
-                headline = headlines[name]
-            checks.append(Check(name, False, error.message, error.hint, headline))
+            checks.append(Check(name, False, error.message, error.hint, headline(name, error)))
     return checks

@@ -1,16 +1,21 @@
-"""The ticketing side: the one integration, links from anomalies to Jira issues, and the
-outbox of comments owed to Jira."""
+"""The ticketing side, whatever the connector: the one integration, links from anomalies to
+remote tickets, and the outbox of notes owed to them."""
 
 import uuid
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Count, Max, OuterRef, Prefetch, Q, Subquery
 
+from . import connectors
 from .fields import UNREADABLE, EncryptedTextField
 
 
 class Connector(models.TextChoices):
+    """Connector kinds by name, for fixtures and tests. What may be connected is the
+    registry's to say (``integrations/connectors.py``), so the column takes no choices: a
+    new connector needs no migration."""
+
     JIRA = "jira", "Jira"
     SERVICENOW = "servicenow", "ServiceNow"
 
@@ -32,8 +37,17 @@ class TicketingIntegrationQuerySet(models.QuerySet):
         return self.filter(state=IntegrationState.CONNECTED)
 
 
+class ChangeKind(models.TextChoices):
+    """The anomaly changes that reach a remote ticket, labelled as history tells them."""
+
+    ACKNOWLEDGED = "acknowledged", "Acknowledgement"
+    ARCHIVED = "archived", "Archive status"
+    RESTORED = "restored", "Restore status"
+    COMMENTED = "commented", "Comment"
+
+
 class TicketingIntegration(models.Model):
-    connector = models.CharField(max_length=20, choices=Connector.choices, editable=False)
+    connector = models.CharField(max_length=20, editable=False)  # a registry kind: "jira"
     host_url = models.URLField("host URL", max_length=255)
     # `email:api_token`, encrypted at rest; never rendered, logged or passed to a task.
     credentials = EncryptedTextField()
@@ -81,7 +95,18 @@ class TicketingIntegration(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_connector_display()} ({self.host_url})"
+        return f"{self.connector_name} ({self.host_url})"
+
+    @property
+    def connector_name(self) -> str:
+        """The connector's display name, even for a kind no longer registered."""
+        if self.connector in connectors.CONNECTORS:
+            return self.connector_class.name
+        return (
+            Connector(self.connector).label
+            if self.connector in Connector.values
+            else self.connector
+        )
 
     @property
     def is_connected(self) -> bool:
@@ -104,16 +129,26 @@ class TicketingIntegration(models.Model):
     def webhook_secret_readable(self) -> bool:
         return self.webhook_secret is not UNREADABLE
 
-    def credential_pair(self) -> tuple[str, str]:
-        """(email, api_token), for building a client; never for display."""
+    @property
+    def connector_class(self) -> type[connectors.Connector]:
+        """The connector this integration was connected with (names, nouns, key pattern)."""
+        return connectors.get_connector(self.connector)
+
+    def credentials_value(self) -> connectors.Credentials:
+        """The stored credentials, for opening a connector; never for display."""
         if not self.credentials_readable:
             raise CredentialsUnreadable()
-        email, _, token = self.credentials.partition(":")
-        return email, token
+        return connectors.Credentials.from_joined(self.credentials)
+
+    def credential_pair(self) -> tuple[str, str]:
+        """(user, secret), e.g. (email, api_token); never for display."""
+        credentials = self.credentials_value()
+        return credentials.username, credentials.secret
 
 
 class StatusCategory(models.TextChoices):
-    """Jira's status categories (docs/jira-api.md §1.7), plus our own "unknown"."""
+    """How a link's status is stored: the connector's neutral category, in the values Jira's
+    status categories gave them first (docs/jira-api.md §1.7), plus our own "unknown"."""
 
     TO_DO = "new", "To Do"
     IN_PROGRESS = "indeterminate", "In Progress"
@@ -122,10 +157,59 @@ class StatusCategory(models.TextChoices):
     UNKNOWN = "", "Unknown"
 
 
+# A remote status's neutral category as stored; a named status without one: No Category.
+STORED_CATEGORIES = {
+    connectors.StatusCategory.TODO: StatusCategory.TO_DO,
+    connectors.StatusCategory.IN_PROGRESS: StatusCategory.IN_PROGRESS,
+    connectors.StatusCategory.DONE: StatusCategory.DONE,
+}
+
+
+def stored_category(status: "connectors.TicketStatus | None") -> str:
+    """A remote status's category as stored (and styled); a named status the connector
+    cannot place is No Category, no status at all Unknown."""
+    if status is None or not (status.name or status.category in STORED_CATEGORIES):
+        return StatusCategory.UNKNOWN
+    return STORED_CATEGORIES.get(status.category, StatusCategory.NO_CATEGORY)
+
+
 class TicketLinkQuerySet(models.QuerySet):
     def current(self):
         """Links shown on the anomaly page (removed ones are history only)."""
         return self.filter(removed_at__isnull=True)
+
+    def with_sync_state(self):
+        """Each link with its sync summary (counts, last failure, first waiting error), in
+        the same query: what the Linked Tickets section and the API show."""
+        failures = SyncEvent.objects.filter(link=OuterRef("pk"), state=SyncState.FAILED)
+        latest_failure = failures.order_by("-pk")
+        waiting_error = (
+            SyncEvent.objects.filter(link=OuterRef("pk"), state=SyncState.PENDING)
+            .exclude(last_error="")
+            .order_by("pk")
+        )
+        return self.select_related("integration").annotate(
+            pending_count=Count(
+                "sync_events",
+                filter=Q(sync_events__state__in=(SyncState.PENDING, SyncState.SENDING)),
+            ),
+            delivered_count=Count("sync_events", filter=Q(sync_events__state=SyncState.DELIVERED)),
+            cancelled_count=Count("sync_events", filter=Q(sync_events__state=SyncState.CANCELLED)),
+            last_delivered_at=Max("sync_events__delivered_at"),
+            failed_event_id=Subquery(latest_failure.values("pk")[:1]),
+            failed_reason=Subquery(latest_failure.values("finished_reason")[:1]),
+            last_error=Subquery(waiting_error.values("last_error")[:1]),
+        )
+
+    def with_open_events(self):
+        """Prefetch each link's pending, sending and failed events (one query for all)."""
+        open_events = SyncEvent.objects.filter(state__in=OPEN_STATES).order_by("pk")
+        return self.prefetch_related(Prefetch("sync_events", open_events, to_attr="open_events"))
+
+    def with_events_newest_first(self):
+        """Prefetch every event of each link, newest first (the section's event list)."""
+        events = SyncEvent.objects.order_by("-pk")
+        return self.prefetch_related(Prefetch("sync_events", events, to_attr="events"))
 
 
 class TicketLink(models.Model):
@@ -203,12 +287,21 @@ class TicketLink(models.Model):
     def is_broken(self) -> bool:
         return bool(self.broken_reason)
 
-    def show_status(self, *, summary: str, name: str, category_key: str, at) -> None:
-        """What Jira says of the issue now; an unknown category shows as No Category."""
+    @property
+    def broken_reference_refusal(self) -> str:
+        """Why a retry of this broken link's notes is refused."""
+        name = self.integration.connector_class.name
+        return (
+            f"{self.issue_key} is a broken reference (deleted in {name}, or the account cannot "
+            "see it): retrying cannot help. Remove the link or relink."
+        )
+
+    def show_status(self, *, summary: str, status: connectors.TicketStatus | None, at) -> None:
+        """What the remote says of the ticket now; a named status the connector cannot
+        place shows as No Category, no status at all as Unknown."""
         self.summary = summary[:500] or self.summary
-        self.status_name = name[:100]
-        known = {choice.value for choice in StatusCategory}
-        self.status_category = category_key if category_key in known else StatusCategory.NO_CATEGORY
+        self.status_name = (status.name if status else "")[:100]
+        self.status_category = stored_category(status)
         self.status_error = ""
         self.last_synced_at = at
 
@@ -272,6 +365,10 @@ class SyncState(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+UNFINISHED = (SyncState.PENDING, SyncState.SENDING)
+OPEN_STATES = (SyncState.PENDING, SyncState.SENDING, SyncState.FAILED)
+
+
 def remote_issue_key(integration_id: int, issue_id: str) -> str:
     """The identity of one Jira issue across every anomaly linked to it (docs/sync.md): the
     issue id, not the key, since a key changes when the issue moves to another project."""
@@ -298,14 +395,28 @@ class SyncQueue(models.Model):
         return f"queue {self.remote_issue}"
 
 
+class SyncEventQuerySet(models.QuerySet):
+    def unfinished(self):
+        return self.filter(state__in=UNFINISHED)
+
+    def ahead_of(self, event: "SyncEvent"):
+        """Unfinished events of the same remote ticket written before ``event``."""
+        return self.unfinished().filter(remote_issue=event.remote_issue, pk__lt=event.pk)
+
+    def waiting_on(self, remote_issue: str):
+        """Pending events of one remote ticket, in the order they go out."""
+        return self.filter(remote_issue=remote_issue, state=SyncState.PENDING).order_by("pk")
+
+
 class SyncEvent(models.Model):
-    """One comment owed to one Jira issue: the outbox row, committed with the change."""
+    """One note owed to one remote ticket: the outbox row, committed with the change. Its
+    state changes are the methods below; services decide when, and save nothing else."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     link = models.ForeignKey(TicketLink, on_delete=models.CASCADE, related_name="sync_events")
     # `remote_issue_key()` of the link: events sharing it go out one at a time, in id order.
     remote_issue = models.CharField(max_length=64, blank=True)
-    kind = models.CharField(max_length=20)  # acknowledged, archived, restored, commented
+    kind = models.CharField(max_length=20, choices=ChangeKind.choices)
     body = models.TextField(help_text="The comment text, rendered at the time of the change.")
     state = models.CharField(
         max_length=10, choices=SyncState.choices, default=SyncState.PENDING, db_index=True
@@ -330,6 +441,8 @@ class SyncEvent(models.Model):
         max_length=500, blank=True, help_text="Why the event failed or was cancelled."
     )
 
+    objects = SyncEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["id"]
         indexes = [
@@ -349,6 +462,60 @@ class SyncEvent(models.Model):
     @property
     def retry_horizon_start(self):
         return self.retried_at or self.created_at
+
+    @property
+    def label(self) -> str:
+        """How the event reads in the anomaly's history: "Acknowledgement", "Comment"."""
+        return ChangeKind(self.kind).label if self.kind in ChangeKind.values else "Comment"
+
+    def _save(self, *fields: str) -> None:
+        self.save(update_fields=list(fields))
+
+    def start_sending(self, *, at) -> None:
+        """A worker claimed it (under a row lock): one more attempt, from now."""
+        self.state, self.sending_since, self.attempts = SyncState.SENDING, at, self.attempts + 1
+        self._save("state", "sending_since", "attempts")
+
+    def mark_delivered(self, note_id: str, *, at) -> None:
+        self.state, self.delivered_at = SyncState.DELIVERED, at
+        self.jira_comment_id, self.sending_since, self.last_error = str(note_id), None, ""
+        self._save("state", "jira_comment_id", "delivered_at", "sending_since", "last_error")
+
+    def wait_until(self, until, *, reason: str) -> None:
+        """Back in the queue, not before ``until``, saying why."""
+        self.state, self.next_attempt_at, self.sending_since = SyncState.PENDING, until, None
+        self.last_error = reason[:1000]
+        self._save("state", "next_attempt_at", "sending_since", "last_error")
+
+    def retry_at(self, until, *, reason: str, uncertain_since=None) -> None:
+        """A transient failure: retry at ``until``. ``uncertain_since``: the send that just
+        ended may still land, so it is looked for before the next send."""
+        if uncertain_since is not None:
+            self.outcome_unknown, self.uncertain_since = True, uncertain_since
+        self.state, self.next_attempt_at, self.sending_since = SyncState.PENDING, until, None
+        self.last_error = reason[:1000]
+        fields = ("outcome_unknown", "uncertain_since", "next_attempt_at", "sending_since")
+        self._save("state", *fields, "last_error")
+
+    def pause(self, *, reason: str) -> None:
+        """Waits, with no time set, for the integration's pause to be lifted."""
+        self.state, self.sending_since, self.last_error = SyncState.PENDING, None, reason[:1000]
+        self._save("state", "sending_since", "last_error")
+
+    def postpone(self, until) -> None:
+        self.next_attempt_at = until
+        self._save("next_attempt_at")
+
+    def finish(self, state: str, *, reason: str) -> None:
+        """Failed or cancelled: it will not be sent unless someone retries it."""
+        self.state, self.finished_reason, self.sending_since = state, reason[:500], None
+        self._save("state", "finished_reason", "sending_since")
+
+    def send_again(self, *, at) -> None:
+        """A failed event gets a fresh set of tries and a fresh retry horizon."""
+        self.state, self.attempts, self.next_attempt_at = SyncState.PENDING, 0, None
+        self.finished_reason, self.retried_at = "", at
+        self._save("state", "attempts", "next_attempt_at", "finished_reason", "retried_at")
 
 
 class WebhookDelivery(models.Model):

@@ -8,6 +8,7 @@ import pytest
 
 from anomalies.models import FailedCheck, Status
 from integrations import outbound
+from integrations.jira.create_form import description_adf
 from tests.conftest import make_anomaly
 
 AT = datetime(2024, 1, 15, 10, 30, 0, tzinfo=UTC)
@@ -70,11 +71,13 @@ def test_it_builds_the_issue_description_byte_for_byte(anomaly_with_two_checks):
         "Runbook: https://wiki.example.com/dq/orders, then rerun."
     )
 
-    description = outbound.issue_description(
-        anomaly_with_two_checks,
-        user_description=user_description,
-        linked_at=AT,
-        site_url=SITE_URL,
+    description = description_adf(
+        outbound.issue_description(
+            anomaly_with_two_checks,
+            user_description=user_description,
+            linked_at=AT,
+            site_url=SITE_URL,
+        )
     )
 
     anomaly_url = "https://qualytics.example.com/anomalies/7001/"
@@ -151,8 +154,10 @@ def link_mark(href: str) -> dict:
 def test_it_starts_with_the_separator_when_there_is_no_user_description(
     anomaly_with_two_checks,
 ):
-    description = outbound.issue_description(
-        anomaly_with_two_checks, user_description=" \n ", linked_at=AT, site_url=SITE_URL
+    description = description_adf(
+        outbound.issue_description(
+            anomaly_with_two_checks, user_description=" \n ", linked_at=AT, site_url=SITE_URL
+        )
     )
 
     assert description["content"][0] == {"type": "rule"}
