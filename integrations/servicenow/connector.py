@@ -24,8 +24,10 @@ from ..connectors import (
     TicketDraft,
     TicketLookup,
     TicketStatus,
+    failure_headline,
     run_checks,
 )
+from . import help
 from .client import ServiceNowClient
 from .errors import ServiceNowNotFound
 from .types import Choice, Incident, Reference
@@ -101,10 +103,10 @@ class ServiceNowConnector(Connector):
         "for exactly-once work notes); Basic authentication, stored encrypted."
     )
     scope_example = "Data Quality"
+    troubles = help.TROUBLES
     summary = "ServiceNow incidents, username + password"
     pitch = (
-        "Create and link ServiceNow incidents from anomalies; anomaly changes arrive as work "
-        "notes."
+        "Create and link ServiceNow incidents from anomalies; anomaly changes arrive as work notes."
     )
     scope_label = "Default assignment group"
     scope_required = False
@@ -200,8 +202,11 @@ class ServiceNowConnector(Connector):
         if scope.strip():
             steps.append(("Default assignment group", default_group))
         steps.append(("Journal lookup", journal))
-        checks = run_checks(self.name, steps)
+        checks = run_checks(steps, headline=self._headline)
         return ConnectionReport(checks, account_name=found.get("account", ""))
+
+    def _headline(self, check_name: str, error: errors.ConnectorError) -> str:
+        return failure_headline(self.name, check_name, error)
 
     def _group_named(self, name: str) -> Reference | None:
         wanted = name.strip().casefold()
@@ -427,9 +432,10 @@ class ServiceNowConnector(Connector):
     # --- sync notes -------------------------------------------------------------------------
 
     def post_note(self, key: str, text: str, *, marker: str) -> str:
-        """One work note ending with the marker (§2.7, §5.4 step 2); no note id exists."""
+        """One work note ending with the marker (§2.7, §5.4 step 2). A work note has no id
+        of its own in the answer, so the marker tag stands for it (``find_note`` returns it)."""
         self.client.add_work_note(self._sys_id(key), marked(text, marker))
-        return ""
+        return MARKER.format(marker=marker)
 
     def find_note(self, key: str, marker: str) -> str | None:
         """The journal entry carrying the marker (preferred, §5.4), else the work-notes
@@ -438,9 +444,8 @@ class ServiceNowConnector(Connector):
         sys_id = self._sys_id(key)
         tag = MARKER.format(marker=marker)
         try:
-            entry = self.client.find_journal_entry(sys_id, tag)
+            if self.client.find_journal_entry(sys_id, tag):
+                return tag
         except errors.Forbidden:
-            entry = None
-        if entry:
-            return entry
+            pass
         return tag if tag in self.client.work_notes_history(sys_id) else None
