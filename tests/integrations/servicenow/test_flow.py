@@ -1,0 +1,192 @@
+"""The ServiceNow journey through the pages, over real HTTP to the in-process simulator: a
+Manager connects ServiceNow in Settings, a Reporter creates an incident, an Author links one
+by URL, acknowledges, comments and archives; the simulator then holds exactly the expected
+work notes, in order. The test plays the worker (as tests/integrations/test_sync.py does)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from anomalies.models import Status
+from integrations import tasks
+from integrations.models import SyncEvent, SyncState, TicketingIntegration, TicketLink
+from integrations.services import sync
+from tests.conftest import SN_PASSWORD, SN_USERNAME
+
+MARKER_LINE = re.compile(r"\n\n\[qualytics-event:[^\]]+\]$")
+
+
+@pytest.fixture(autouse=True)
+def enqueued(monkeypatch) -> list[int]:
+    """What the product handed to the broker, in order; the test delivers it."""
+    calls: list[int] = []
+
+    def record(event_id: int, *, countdown: float | None = None) -> bool:
+        calls.append(event_id)
+        return True
+
+    monkeypatch.setattr(sync, "enqueue_delivery", record)
+    return calls
+
+
+def run_worker(enqueued: list[int]) -> list[str]:
+    outcomes = []
+    for _ in range(100):
+        if not enqueued:
+            return outcomes
+        outcomes.append(tasks.deliver_sync_event(enqueued.pop(0)))
+    raise AssertionError(f"the queue never drained: {outcomes[-10:]}")
+
+
+def connect_form(sim, **changes) -> dict:
+    form = {
+        "connector": "servicenow",
+        "host_url": sim.url,
+        "credentials": f"{SN_USERNAME}:{SN_PASSWORD}",
+        "default_project_key": "Data Quality",
+        "reattach_links": "on",
+    }
+    return {**form, **changes}
+
+
+def work_notes(sim, number: str) -> list[str]:
+    """The work notes as a reader sees them, the delivery marker line taken off."""
+    return [MARKER_LINE.sub("", text) for text in sim.control.work_notes(number)]
+
+
+@pytest.fixture
+def connected(client, manager, servicenow_sim) -> TicketingIntegration:
+    client.force_login(manager)
+    response = client.post(reverse("integrations:connect"), connect_form(servicenow_sim))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    client.logout()
+    return TicketingIntegration.objects.get(connector="servicenow")
+
+
+def test_it_connects_servicenow_in_settings_and_says_which_guarantee_applies(
+    client, manager, servicenow_sim
+):
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("integrations:connect"), connect_form(servicenow_sim), follow=True
+    )
+
+    integration = TicketingIntegration.objects.get()
+    assert (integration.connector, integration.host_url) == ("servicenow", servicenow_sim.url)
+    assert integration.account_name == "Qualytics Integration"
+    assert SN_PASSWORD not in response.content.decode()
+    page = client.get(reverse("integrations:list")).content.decode()
+    assert "exactly once" in page or "exactly-once" in page
+
+
+def test_it_refuses_to_connect_a_read_only_account_with_the_permission_hint(
+    client, manager, servicenow_sim
+):
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("integrations:connect"),
+        connect_form(servicenow_sim, credentials="readonly.viewer:viewer-password"),
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert not TicketingIntegration.objects.exists()
+    assert "Permission check failed" in page
+    assert "itil role" in page
+    assert "viewer-password" not in page
+
+
+def test_it_refuses_plain_http_to_a_real_instance(client, manager, servicenow_sim):
+    client.force_login(manager)
+
+    response = client.post(
+        reverse("integrations:connect"),
+        connect_form(servicenow_sim, host_url="http://dev1.service-now.com"),
+    )
+
+    assert "must start with https://" in response.content.decode()
+    assert not TicketingIntegration.objects.exists()
+
+
+def test_it_creates_an_incident_from_the_anomaly_page(
+    client, anomaly, member_reporter, servicenow_sim, connected
+):
+    client.force_login(member_reporter)
+    create_url = reverse("integrations:create", args=[anomaly.pk])
+    form_page = client.get(create_url).content.decode()
+    assert "Short description" in form_page and "Urgency" in form_page
+
+    response = client.post(
+        create_url,
+        {
+            "summary": "Null customer ids in orders",
+            "description": "Seen after the nightly load.",
+            "urgency": "1",
+            "impact": "2",
+            "category": "database",
+            "subcategory": "",
+            "group_search": "",
+            "assignment_group": servicenow_sim.control.incident("INC0010001")["assignment_group"],
+            "user_search": "",
+            "assigned_to": "",
+            "create": "1",
+        },
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    link = TicketLink.objects.get(anomaly=anomaly)
+    stored = servicenow_sim.control.incident(link.issue_key)
+    assert link.issue_key == "INC0010006"
+    assert stored["short_description"] == "Null customer ids in orders"
+    assert stored["description"].startswith("Seen after the nightly load.")
+    assert f"/anomalies/{anomaly.pk}" in stored["description"]
+    assert (stored["urgency"], stored["impact"], stored["priority"]) == ("1", "2", "2")
+    assert link.status_name == "New"
+
+
+def test_it_syncs_acknowledge_comment_and_archive_as_work_notes_in_order(
+    client, anomaly, member_author, servicenow_sim, connected, enqueued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    sys_id = servicenow_sim.control.incident("INC0010003")["sys_id"]
+    client.force_login(member_author)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("integrations:link", args=[anomaly.pk]),
+            {"query": f"{servicenow_sim.url}/now/sow/record/incident/{sys_id}"},
+        )
+    link = TicketLink.objects.get(anomaly=anomaly)
+    assert link.issue_key == "INC0010003"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/anomalies/{anomaly.pk}/acknowledge/")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/anomalies/{anomaly.pk}/comments/", {"text": "Looking into it"})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/anomalies/{anomaly.pk}/archive/", {"reason": Status.RESOLVED, "note": "Fixed"}
+        )
+    servicenow_sim.control.add_fault("drop_after", method="PATCH")  # the first note's answer
+    run_worker(enqueued)
+    for event in SyncEvent.objects.filter(state=SyncState.PENDING):
+        SyncEvent.objects.filter(pk=event.pk).update(next_attempt_at=None)
+        enqueued.append(event.pk)
+    run_worker(enqueued)
+
+    events = list(SyncEvent.objects.filter(link=link).order_by("pk"))
+    assert [e.state for e in events] == [SyncState.DELIVERED] * 3
+    assert work_notes(servicenow_sim, "INC0010003") == [e.body for e in events]
+    assert "Acknowledged" in events[0].body and "Looking into it" in events[1].body
+    patches = [
+        r
+        for r in servicenow_sim.control.requests()
+        if r["method"] == "PATCH" and r["path"].endswith(sys_id)
+    ]
+    assert len(patches) == 3  # the note whose answer was lost was found, not sent again
+    assert patches[0]["outcome"] == "fault:drop_after"
