@@ -190,3 +190,39 @@ def test_it_syncs_acknowledge_comment_and_archive_as_work_notes_in_order(
     ]
     assert len(patches) == 3  # the note whose answer was lost was found, not sent again
     assert patches[0]["outcome"] == "fault:drop_after"
+
+
+def test_it_refreshes_statuses_and_marks_a_deleted_incident_broken(
+    client, anomaly, member_author, servicenow_sim, connected
+):
+    client.force_login(member_author)
+    for number in ("INC0010002", "INC0010004"):
+        client.post(reverse("integrations:link", args=[anomaly.pk]), {"query": number})
+    servicenow_sim.control.set_state("INC0010002", "8")
+    servicenow_sim.control.delete_incident("INC0010004")
+    servicenow_sim.control.clear_requests()
+
+    response = client.post(reverse("integrations:refresh", args=[anomaly.pk]), follow=True)
+
+    links = {link.issue_key: link for link in TicketLink.objects.filter(anomaly=anomaly)}
+    assert links["INC0010002"].status_name == "Canceled"
+    assert not links["INC0010002"].is_broken
+    assert links["INC0010004"].is_broken
+    assert "not found in ServiceNow" in response.content.decode()
+    reads = [r for r in servicenow_sim.control.requests() if r["path"].endswith("/incident")]
+    assert len(reads) == 1  # one numberIN query for both links
+
+
+def test_it_shows_the_weaker_guarantee_in_settings_without_journal_access(
+    client, manager, servicenow_sim
+):
+    client.force_login(manager)
+    client.post(
+        reverse("integrations:connect"),
+        connect_form(servicenow_sim, credentials="itil.only:itil-password"),
+    )
+
+    page = client.get(reverse("integrations:list")).content.decode()
+
+    assert TicketingIntegration.objects.get().account_name == "ITIL Only"
+    assert "weaker guarantee" in page
