@@ -14,7 +14,7 @@ from anomalies.models import Status
 from integrations import tasks
 from integrations.models import SyncEvent, SyncState, TicketingIntegration, TicketLink
 from integrations.services import sync
-from tests.conftest import SN_PASSWORD, SN_USERNAME
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, SN_PASSWORD, SN_USERNAME, make_link
 
 MARKER_LINE = re.compile(r"\n\n\[qualytics-event:[^\]]+\]$")
 
@@ -226,3 +226,43 @@ def test_it_shows_the_weaker_guarantee_in_settings_without_journal_access(
 
     assert TicketingIntegration.objects.get().account_name == "ITIL Only"
     assert "weaker guarantee" in page
+
+
+def test_it_switches_from_jira_to_servicenow_and_back_keeping_old_links_as_history(
+    client, anomaly, manager, member_author, jira_sim, jira_integration, servicenow_sim,
+    enqueued, django_capture_on_commit_callbacks,
+):  # fmt: skip
+    jira_link = make_link(anomaly, jira_integration, "DQ-2")
+    client.force_login(manager)
+    client.post(reverse("integrations:disconnect", args=[jira_integration.pk]))
+    client.post(reverse("integrations:connect"), connect_form(servicenow_sim))
+    servicenow = TicketingIntegration.objects.get(connector="servicenow", state="connected")
+    client.force_login(member_author)
+    client.post(reverse("integrations:link", args=[anomaly.pk]), {"query": "INC0010001"})
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/anomalies/{anomaly.pk}/acknowledge/")
+    run_worker(enqueued)
+
+    incident_link = TicketLink.objects.get(anomaly=anomaly, integration=servicenow)
+    assert [e.state for e in SyncEvent.objects.filter(link=incident_link)] == [SyncState.DELIVERED]
+    # The Jira link is history: what it is owed is kept cancelled, never sent to Jira.
+    assert {e.state for e in SyncEvent.objects.filter(link=jira_link)} <= {SyncState.CANCELLED}
+    assert all("Acknowledged" not in c["text"] for c in jira_sim.control.comments("DQ-2"))
+    assert len(work_notes(servicenow_sim, "INC0010001")) == 1
+    page = client.get(f"/anomalies/{anomaly.pk}/").content.decode()
+    assert "DQ-2" in page and "INC0010001" in page
+
+    client.force_login(manager)
+    client.post(reverse("integrations:disconnect", args=[servicenow.pk]))
+    response = client.post(
+        reverse("integrations:connect"),
+        {
+            "connector": "jira",
+            "host_url": jira_sim.url,
+            "credentials": f"{SIM_EMAIL}:{SIM_TOKEN}",
+            "default_project_key": "DQ",
+        },
+    )
+    assert response.status_code == 302
+    assert TicketingIntegration.objects.get(state="connected").connector == "jira"
