@@ -154,6 +154,13 @@ class ServiceNowConnector(Connector):
             raise ValueError("Enter the credentials as username:password.")
         return Credentials(username.strip(), password)
 
+    @classmethod
+    def ticket_group(cls, key: str) -> str:
+        """Each incident is its own group: a 403 on work notes of two incidents is an account
+        without the itil role (§3.2, §5.1), so the integration pauses; one refused incident
+        (a restrictive ACL on it) only holds that incident."""
+        return cls.normalize_key(key) or ""
+
     # --- connection -------------------------------------------------------------------------
 
     def check_connection(self, scope: str) -> ConnectionReport:

@@ -266,3 +266,26 @@ def test_it_switches_from_jira_to_servicenow_and_back_keeping_old_links_as_histo
     )
     assert response.status_code == 302
     assert TicketingIntegration.objects.get(state="connected").connector == "jira"
+
+
+def test_it_pauses_sync_when_work_notes_on_two_incidents_are_refused(
+    client, anomaly, member_author, servicenow_sim, connected, enqueued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    client.force_login(member_author)
+    for number in ("INC0010001", "INC0010002"):
+        client.post(reverse("integrations:link", args=[anomaly.pk]), {"query": number})
+    servicenow_sim.control.add_fault(
+        status=403, method="PATCH", count=10,
+        body={"error": {"message": "Operation Failed", "detail": "ACL Exception Update Failed"},
+              "status": "failure"},
+    )  # fmt: skip
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/anomalies/{anomaly.pk}/acknowledge/")
+    run_worker(enqueued)
+
+    integration = TicketingIntegration.objects.get()
+    assert "ServiceNow refused access to incidents" in integration.attention_reason
+    assert "INC0010001, INC0010002" in integration.attention_reason
+    assert servicenow_sim.control.work_notes("INC0010001") == []
