@@ -6,9 +6,12 @@ work notes, in order. The test plays the worker (as tests/integrations/test_sync
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from django.conf import settings as django_settings
 from django.urls import reverse
+from django.utils import timezone
 
 from anomalies.models import Status
 from integrations import tasks
@@ -289,3 +292,37 @@ def test_it_pauses_sync_when_work_notes_on_two_incidents_are_refused(
     assert "ServiceNow refused access to incidents" in integration.attention_reason
     assert "INC0010001, INC0010002" in integration.attention_reason
     assert servicenow_sim.control.work_notes("INC0010001") == []
+
+
+def test_it_never_takes_a_hibernating_instance_for_a_delivered_work_note(
+    client, anomaly, member_author, servicenow_sim, connected, enqueued,
+    django_capture_on_commit_callbacks,
+):  # fmt: skip
+    client.force_login(member_author)
+    client.post(reverse("integrations:link", args=[anomaly.pk]), {"query": "INC0010001"})
+    servicenow_sim.control.set_hibernating(True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/anomalies/{anomaly.pk}/acknowledge/")
+    run_worker(enqueued)
+    (event,) = SyncEvent.objects.all()
+    assert event.state == SyncState.PENDING
+    assert "hibernating" in event.last_error
+
+    servicenow_sim.control.set_hibernating(False)
+    margin = timedelta(seconds=django_settings.SYNC_LOOKBACK_MARGIN_SECONDS + 1)
+    SyncEvent.objects.filter(pk=event.pk).update(
+        next_attempt_at=timezone.now(), uncertain_since=timezone.now() - margin
+    )
+    for _ in range(3):  # a look first, then the send once the margin has passed
+        enqueued.append(event.pk)
+        run_worker(enqueued)
+        event.refresh_from_db()
+        if event.state == SyncState.DELIVERED:
+            break
+        SyncEvent.objects.filter(pk=event.pk).update(
+            next_attempt_at=timezone.now(), uncertain_since=timezone.now() - margin
+        )
+
+    assert event.state == SyncState.DELIVERED
+    assert len(work_notes(servicenow_sim, "INC0010001")) == 1
