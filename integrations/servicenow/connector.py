@@ -83,6 +83,11 @@ def remote_ticket(incident: Incident) -> RemoteTicket:
     )
 
 
+def chosen(choices: tuple[tuple[str, str], ...], value: str | None) -> str | None:
+    """``value`` when the instance offers it, else None (the form falls back to its blank)."""
+    return value if value and value in dict(choices) else None
+
+
 def marked(text: str, marker: str) -> str:
     """``text`` ending with the delivery marker (once)."""
     tag = MARKER.format(marker=marker)
@@ -260,6 +265,7 @@ class ServiceNowConnector(Connector):
                 "Urgency",
                 FieldKind.CHOICE,
                 choices=urgency,
+                initial=chosen(urgency, values.get("urgency")),
                 blank_label="Default",
                 refreshes_form=True,
             ),
@@ -268,6 +274,7 @@ class ServiceNowConnector(Connector):
                 "Impact",
                 FieldKind.CHOICE,
                 choices=impact,
+                initial=chosen(impact, values.get("impact")),
                 blank_label="Default",
                 refreshes_form=True,
                 help_text=self._priority_text(values),
@@ -277,6 +284,7 @@ class ServiceNowConnector(Connector):
                 "Category",
                 FieldKind.CHOICE,
                 choices=categories,
+                initial=chosen(categories, values.get("category")),
                 blank_label="Default",
                 refreshes_form=True,
             ),
@@ -285,6 +293,7 @@ class ServiceNowConnector(Connector):
                 "Subcategory",
                 FieldKind.CHOICE,
                 choices=subcategories,
+                initial=chosen(subcategories, values.get("subcategory")),
                 blank_label="None",
                 help_text="" if category else "Choose a category first.",
             ),
