@@ -7,6 +7,8 @@ before a re-send (docs/servicenow-api.md §5.4). Contract: docs/servicenow-api.m
 
 from __future__ import annotations
 
+import hashlib
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -86,6 +88,15 @@ def remote_ticket(incident: Incident) -> RemoteTicket:
 def chosen(choices: tuple[tuple[str, str], ...], value: str | None) -> str | None:
     """``value`` when the instance offers it, else None (the form falls back to its blank)."""
     return value if value and value in dict(choices) else None
+
+
+def note_id(marker: str) -> str:
+    """What stands for a work note's id: the PATCH answer has none (§2.7), so its marker, as
+    32 hex characters (the outbox keeps note ids that short)."""
+    try:
+        return uuid.UUID(marker).hex
+    except ValueError:
+        return hashlib.sha256(marker.encode()).hexdigest()[:32]
 
 
 def marked(text: str, marker: str) -> str:
@@ -449,9 +460,9 @@ class ServiceNowConnector(Connector):
 
     def post_note(self, key: str, text: str, *, marker: str) -> str:
         """One work note ending with the marker (§2.7, §5.4 step 2). A work note has no id
-        of its own in the answer, so the marker tag stands for it (``find_note`` returns it)."""
+        of its own in the answer, so ``note_id(marker)`` stands for it, as in ``find_note``."""
         self.client.add_work_note(self._sys_id(key), marked(text, marker))
-        return MARKER.format(marker=marker)
+        return note_id(marker)
 
     def find_note(self, key: str, marker: str) -> str | None:
         """The journal entry carrying the marker (preferred, §5.4), else the work-notes
@@ -461,7 +472,7 @@ class ServiceNowConnector(Connector):
         tag = MARKER.format(marker=marker)
         try:
             if self.client.find_journal_entry(sys_id, tag):
-                return tag
+                return note_id(marker)
         except errors.Forbidden:
             pass
-        return tag if tag in self.client.work_notes_history(sys_id) else None
+        return note_id(marker) if tag in self.client.work_notes_history(sys_id) else None
