@@ -16,8 +16,9 @@ from http import HTTPStatus
 import pytest
 from django.utils import timezone
 
+from anomalies.models import Anomaly, Status
 from integrations.models import SyncEvent, SyncState, TicketingIntegration
-from tests.conftest import SN_PASSWORD, SN_USERNAME, make_anomaly, make_link
+from tests.conftest import SN_PASSWORD, SN_USERNAME, make_anomaly, make_link, require_service
 from tests.integrations import test_sync_faults as jira_faults
 from tests.integrations.test_sync_faults import (
     DRAIN_TIMEOUT,
@@ -26,6 +27,7 @@ from tests.integrations.test_sync_faults import (
     acknowledge,
     event_states,
     four_changes,
+    start_stack,
     status_text,
     tally,
 )
@@ -35,6 +37,7 @@ from tests.processes import (  # noqa: F401 (the *_fixture imports register fixt
     broker_url_fixture,
     processes_fixture,
     redis_broker_url_fixture,
+    redis_server_installed,
     session_processes_fixture,
     wait_until,
 )
@@ -177,3 +180,28 @@ def test_it_posts_once_when_the_worker_is_killed_mid_delivery(
     assert event.state == SyncState.DELIVERED
     assert event.outcome_unknown, "the retry should have looked for the work note first"
     figures(result)
+
+
+def test_it_delivers_everything_committed_while_the_broker_was_down(
+    transactional_db, processes, orders, member_author, integration, servicenow, figures
+):
+    require_service("redis-server", redis_server_installed(), "to stop and restart a broker")
+    redis = processes.redis_server()  # a private broker: stopping the shared one breaks others
+    stack = start_stack(processes, redis.url(0))
+    numbers = ["INC0010001", "INC0010002", "INC0010003", "INC0010004", "INC0010005"]
+    anomalies = [linked_anomaly(orders, integration, servicenow, n) for n in numbers]
+    author = WebUser(stack.web_url, "author")
+
+    redis.shutdown()
+    assert not redis.ping()
+    for anomaly in anomalies:
+        acknowledge(author, anomaly)
+    assert Anomaly.objects.filter(status=Status.ACKNOWLEDGED).count() == len(numbers)
+    assert SyncEvent.objects.filter(state=SyncState.PENDING).count() == len(numbers)
+    processes.redis_server(port=redis.port)
+    restarted = time.monotonic()
+
+    expected = {
+        n: [status_text(a, "Acknowledged")] for n, a in zip(numbers, anomalies, strict=True)
+    }
+    figures(settle_and_compare(servicenow, expected, restarted))
