@@ -327,3 +327,22 @@ def test_it_never_takes_a_hibernating_instance_for_a_delivered_work_note(
 
     assert event.state == SyncState.DELIVERED
     assert len(work_notes(servicenow_sim, "INC0010001")) == 1
+
+
+def test_it_narrows_assignment_groups_and_subcategories_on_the_create_page(
+    client, anomaly, member_reporter, servicenow_sim, connected
+):
+    client.force_login(member_reporter)
+    create_url = reverse("integrations:create", args=[anomaly.pk])
+
+    first = client.get(create_url).content.decode()
+    refreshed = client.post(
+        create_url,
+        {"summary": "Nulls", "category": "database", "group_search": "serv", "_refresh": "1"},
+    ).content.decode()
+
+    assert "Find assignment group" in first and "Data Quality" in first
+    assert "Priority (computed by ServiceNow" in first
+    assert "Service Desk" in refreshed and "Legacy Reporting" not in refreshed
+    assert "Oracle" in refreshed and "Antivirus" not in refreshed
+    assert not TicketLink.objects.exists()
