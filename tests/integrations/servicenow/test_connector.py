@@ -12,6 +12,8 @@ from integrations.connectors import (
     get_connector,
 )
 from integrations.host_policy import HostPolicy
+from integrations.servicenow.connector import status_of
+from integrations.servicenow.types import Incident
 from tests.conftest import SN_PASSWORD, SN_USERNAME
 
 LOOPBACK = HostPolicy(allow_loopback=True)
@@ -334,3 +336,34 @@ def test_it_hands_workers_errors_that_survive_pickling(servicenow, servicenow_si
         raised.value.hint,
         False,
     )
+
+
+def test_it_fails_the_connection_test_of_a_hibernating_instance_as_unavailable(
+    servicenow, servicenow_sim
+):
+    servicenow_sim.control.set_hibernating(True)
+
+    report = servicenow.check_connection("")
+
+    assert report.checks[0].headline == "Connection failed"
+    assert "hibernating" in report.checks[0].detail
+
+
+@pytest.mark.parametrize(
+    ("state", "label", "expected"),
+    [
+        ("9", "Awaiting Vendor", (StatusCategory.UNKNOWN, "Awaiting Vendor")),
+        ("9", "", (StatusCategory.UNKNOWN, "Unknown (state 9)")),
+        ("", "", (StatusCategory.UNKNOWN, "Unknown (state not readable)")),
+    ],
+)
+def test_it_names_a_state_it_cannot_place_as_unknown_with_the_reason(state, label, expected):
+    incident = Incident(
+        sys_id="a" * 32, number="INC0010001", short_description="", state=state,
+        state_label=label, active=True, priority_label="", assignment_group="",
+        assigned_to="", correlation_id="",
+    )  # fmt: skip
+
+    status = status_of(incident)
+
+    assert (status.category, status.name) == expected
