@@ -30,6 +30,7 @@ from . import errors
 # this module never imports a connector package (each connector imports this module).
 CONNECTORS: dict[str, str] = {
     "jira": "integrations.jira.connector.JiraConnector",
+    "servicenow": "integrations.servicenow.connector.ServiceNowConnector",
 }
 DEFAULT_CONNECTOR = "jira"  # preselected on the connect page
 

@@ -175,6 +175,29 @@ def jira_integration(jira_sim, manager):
     )
 
 
+# --- ServiceNow simulator -----------------------------------------------------------------
+
+SN_USERNAME = "qualytics.integration"
+SN_PASSWORD = "sim-password"
+
+
+@pytest.fixture(scope="session")
+def servicenow_sim_server():
+    from simulators.servicenow import ServiceNowSimulator
+
+    simulator = ServiceNowSimulator(username=SN_USERNAME, password=SN_PASSWORD, port=0).start()
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
+def servicenow_sim(servicenow_sim_server, settings):
+    """The in-process ServiceNow simulator, reset for each test; http to loopback allowed."""
+    servicenow_sim_server.reset()
+    settings.JIRA_ALLOW_INSECURE_LOOPBACK = True
+    return servicenow_sim_server
+
+
 @pytest.fixture(autouse=True)
 def broker_breaker():
     """Each test starts believing the broker is up (a broken one trips a per-process pause)."""

@@ -191,6 +191,16 @@ class SimulatorProcess(ManagedProcess):
         return SimulatorControl(self.url)
 
 
+class ServiceNowSimulatorProcess(ManagedProcess):
+    url = ""
+
+    @property
+    def control(self):
+        from simulators.servicenow import ServiceNowControl
+
+        return ServiceNowControl(self.url)
+
+
 class WebServer(ManagedProcess):
     url = ""
 
@@ -241,6 +251,17 @@ class Processes:
         argv += ["--email", email, "--token", token]
         simulator = self.start(SimulatorProcess, self.label("jira-simulator"), argv, child_env())
         # --port 0 picks a free port; the first line names it.
+        listening = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
+        simulator.ready_when_logged(listening.pattern)
+        simulator.wait_ready()
+        simulator.url = listening.search(simulator.log()).group(1)  # type: ignore[union-attr]
+        return simulator  # type: ignore[return-value]
+
+    def servicenow_simulator(self, *, username: str, password: str) -> ServiceNowSimulatorProcess:
+        argv = [sys.executable, "-m", "simulators.servicenow", "--port", "0"]
+        argv += ["--username", username, "--password", password]
+        label = self.label("servicenow-simulator")
+        simulator = self.start(ServiceNowSimulatorProcess, label, argv, child_env())
         listening = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
         simulator.ready_when_logged(listening.pattern)
         simulator.wait_ready()

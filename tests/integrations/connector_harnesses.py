@@ -8,10 +8,11 @@ test_connector_contract.py then runs every behaviour against it.
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from integrations.connectors import Credentials
-from tests.conftest import SIM_EMAIL, SIM_TOKEN
+from tests.conftest import SIM_EMAIL, SIM_TOKEN, SN_PASSWORD, SN_USERNAME
 
 
 class JiraHarness:
@@ -62,6 +63,59 @@ class JiraHarness:
         )
 
 
+class ServiceNowHarness:
+    kind: ClassVar[str] = "servicenow"
+    simulator_fixture: ClassVar[str] = "servicenow_sim"
+    scope = "Data Quality"  # the default assignment group
+    existing_key = "INC0010001"
+    existing_summary = "Nightly orders load is missing rows"
+    search_words = "orders load"
+    missing_key = "INC0099999"
+    other_site_url = "https://elsewhere.service-now.com/incident.do?sysparm_query=number=INC0010001"
+    CALLS: ClassVar[dict[str, tuple[str, str]]] = {
+        "post_note": ("PATCH", r"/api/now/table/incident/[0-9a-f]{32}$"),
+        "create": ("POST", r"/api/now/table/incident$"),
+        "get_ticket": ("GET", r"/api/now/table/incident$"),
+    }
+    # Work notes end with the delivery marker (docs/servicenow-api.md §12); a reader sees the
+    # text above it.
+    MARKER_LINE = re.compile(r"\n\n\[qualytics-event:[^\]]+\]$")
+
+    def __init__(self, simulator: Any) -> None:
+        self.simulator = simulator
+
+    @property
+    def site_url(self) -> str:
+        return self.simulator.url
+
+    credentials = Credentials(SN_USERNAME, SN_PASSWORD)
+    wrong_credentials = Credentials(SN_USERNAME, "not-the-password")
+
+    def browse_urls(self, key: str) -> list[str]:
+        sys_id = self.simulator.control.incident(key)["sys_id"]
+        return [
+            f"{self.site_url}/incident.do?sys_id={sys_id}",
+            f"{self.site_url}/nav_to.do?uri=incident.do%3Fsys_id%3D{sys_id}",
+            f"{self.site_url}/now/nav/ui/classic/params/target/incident.do%3Fsys_id%3D{sys_id}",
+            f"{self.site_url}/now/sow/record/incident/{sys_id}",
+            f"{self.site_url}/now/workspace/agent/record/incident/{sys_id}",
+            f"{self.site_url}/incident.do?sysparm_query=number={key}",
+        ]
+
+    def note_texts(self, key: str) -> list[str]:
+        return [self.MARKER_LINE.sub("", text) for text in self.simulator.control.work_notes(key)]
+
+    def delete(self, key: str) -> None:
+        self.simulator.control.delete_incident(key)
+
+    def fail(self, call: str, *, status: int, action: str = "status", **extra: Any) -> None:
+        method, path = self.CALLS[call]
+        self.simulator.control.add_fault(
+            action, method=method, path_regex=path, status=status, **extra
+        )
+
+
 HARNESSES: dict[str, type] = {
     "jira": JiraHarness,
+    "servicenow": ServiceNowHarness,
 }

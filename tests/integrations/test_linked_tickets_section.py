@@ -234,7 +234,7 @@ def test_it_points_managers_and_admins_to_the_settings(client, anomaly, persona,
     link = settings_link(anomaly_page(client, anomaly))
 
     assert link is not None
-    assert "connect Jira in Settings" in page.text(link)
+    assert "connect Jira or ServiceNow in Settings" in page.text(link)
 
 
 # --- queries ------------------------------------------------------------------------------
