@@ -329,6 +329,9 @@ class Connector(abc.ABC):
         once pause the whole integration (Jira: the project key). "" when there is none."""
         return ""
 
+    # What ``ticket_group`` returns, in words ("projects"); "" when each ticket is its own.
+    ticket_group_noun = ""
+
     # --- connection -------------------------------------------------------------------------
 
     @abc.abstractmethod

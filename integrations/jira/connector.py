@@ -48,6 +48,7 @@ class JiraConnector(Connector):
     name = "Jira"
     ticket_noun = "issue"
     note_noun = "comment"
+    ticket_group_noun = "projects"
     key_example = "DQ-12"
     key_pattern = ISSUE_KEY
     host_example = "https://your-domain.atlassian.net"

@@ -369,8 +369,9 @@ def _pause_if_refused_across_projects(
     )
     if len(groups) >= settings.SYNC_FORBIDDEN_PROJECTS_TO_PAUSE:
         connector = integration.connector_class
+        where = f"in {connector.ticket_group_noun} " if connector.ticket_group_noun else ""
         pause = (
-            f"{connector.name} refused access to {connector.ticket_noun}s in projects "
+            f"{connector.name} refused access to {connector.ticket_noun}s {where}"
             f"{', '.join(groups)}: {reason}"
         )
         TicketingIntegration.objects.filter(pk=integration.pk).update(attention_reason=pause[:500])
