@@ -3,14 +3,15 @@ import uuid
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from . import services
+from . import listing, services
 from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
-from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, FailedCheck, Status
+from .listing import CURSOR_PARAMS, CappedCount, count_by_status, keyset_page, total
+from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, AnomalyType, FailedCheck, Status
 from .permissions import Action, get_anomaly_access, visible_datastores
 from .sections import annotate_rows, render_detail_sections
 from .validation import parse_id
@@ -66,24 +67,18 @@ def listed_rows(filtered: QuerySet, form: AnomalyFilterForm) -> QuerySet:
     )
 
 
-def _counts_by_status(anomalies: QuerySet) -> dict[str, int]:
-    rows = anomalies.order_by().values_list("status").annotate(n=Count("id"))
-    by_status = {status.value: 0 for status in Status}
-    by_status.update(dict(rows))
-    return by_status
-
-
-def _status_tabs(request, counts: dict[str, int]) -> list[dict]:
+def _status_tabs(request, counts: dict[str, CappedCount]) -> list[dict]:
     """One tab per status group and status, each keeping the other filters."""
     tabs = [
-        ("open", "Open", sum(counts[s] for s in OPEN_STATUSES)),
+        ("open", "Open", total(counts, OPEN_STATUSES)),
         *[(s.value, s.label, counts[s]) for s in OPEN_STATUSES],
-        ("archived", "Archived", sum(counts[s] for s in ARCHIVE_REASONS)),
+        ("archived", "Archived", total(counts, ARCHIVE_REASONS)),
         *[(s.value, s.label, counts[s]) for s in ARCHIVE_REASONS],
-        ("all", "All", sum(counts.values())),
+        ("all", "All", total(counts, tuple(Status))),
     ]
     query = request.GET.copy()
-    query.pop("page", None)
+    for param in CURSOR_PARAMS:
+        query.pop(param, None)
     links = []
     for value, label, count in tabs:
         query["status"] = value
@@ -91,24 +86,35 @@ def _status_tabs(request, counts: dict[str, int]) -> list[dict]:
     return links
 
 
+TYPE_LABELS = dict(AnomalyType.choices)
+DESCRIPTION_CHARS = 110
+
+
+def _prepare_rows(anomalies: list) -> None:
+    """What each row shows, computed once in Python: the template then only prints."""
+    annotate_rows(anomalies)
+    for anomaly in anomalies:
+        text = anomaly.description
+        too_long = len(text) > DESCRIPTION_CHARS
+        anomaly.short_description = text[: DESCRIPTION_CHARS - 1] + "…" if too_long else text
+        anomaly.type_label = TYPE_LABELS.get(anomaly.anomaly_type, anomaly.anomaly_type)
+        detected = anomaly.detected_at
+        anomaly.detected_day = f"{detected:%b} {detected.day}, {detected.year}"
+        anomaly.detected_minute = f"{detected:%Y-%m-%d %H:%M}"
+
+
 @login_required
 def anomaly_list(request):
     datastores = list(visible_datastores(request.user))
     form = AnomalyFilterForm(request.GET or None, datastores=datastores)
     filtered = filter_anomalies(Anomaly.objects.visible_to(request.user), form)
-    counts = _counts_by_status(filtered)
+    counts = count_by_status(filtered)
 
     status_filter = form.cleaned_or_default("status", DEFAULT_STATUS_FILTER)
-    statuses = listed_statuses(form)
     sort = form.cleaned_or_default("sort", DEFAULT_SORT)
-    rows = listed_rows(filtered, form)
-    paginator = Paginator(rows, PAGE_SIZE)
-    # The per-status counts already hold the total; spare the paginator its COUNT query.
-    paginator.count = sum(counts[status] for status in statuses)
-    page = paginator.get_page(request.GET.get("page"))
-    annotate_rows(page.object_list)
-    query_without_page = request.GET.copy()
-    query_without_page.pop("page", None)
+    page = keyset_page(listed_rows(filtered, form), SORTS[sort], request.GET, PAGE_SIZE)
+    page.total = total(counts, listed_statuses(form))
+    _prepare_rows(page.object_list)
     return render(
         request,
         "anomalies/anomaly_list.html",
@@ -116,10 +122,12 @@ def anomaly_list(request):
             "form": form,
             "page": page,
             "counts": counts,
+            "count_cap": listing.COUNT_CAP,
             "tabs": _status_tabs(request, counts),
             "status_filter": status_filter,
             "sort": sort,
-            "query_without_page": query_without_page.urlencode(),
+            # One reversal for the page; each row appends its id.
+            "detail_prefix": reverse("anomalies:list"),
         },
     )
 
