@@ -39,16 +39,27 @@ def links_with_sync_state(anomaly_id: int):
     )
 
 
+# The sync log shows each link's latest events; `?events=all` shows its whole history.
+EVENTS_SHOWN = 20
+
+
 def render_linked_tickets(request, access: AnomalyAccess):
     integration = connected_integration()
+    show_all = request.GET.get("events") == "all"
+    events = SyncEvent.objects.order_by("-pk")
     context = {
         "anomaly": access.anomaly,
         "access": access,
         "integration": integration,
         "missed_count": missed_events(access.anomaly).count() if integration else 0,
+        "show_all_events": show_all,
         "links": list(
-            links_with_sync_state(access.anomaly.pk).prefetch_related(
-                Prefetch("sync_events", SyncEvent.objects.order_by("-pk"), to_attr="events")
+            links_with_sync_state(access.anomaly.pk)
+            .annotate(event_count=Count("sync_events"))
+            .prefetch_related(
+                Prefetch(
+                    "sync_events", events if show_all else events[:EVENTS_SHOWN], to_attr="events"
+                )
             )
         ),
     }
