@@ -35,8 +35,14 @@ class CappedCount:
         return f"{self.value:,}" if self.exact else f"{self.value:,}+"
 
 
-def count_by_status(anomalies: QuerySet) -> dict[str, CappedCount]:
-    """Each status's count, capped, all in one query of one bounded subquery per status."""
+def count_by_status(anomalies: QuerySet, *, sampled: bool = False) -> dict[str, CappedCount]:
+    """Each status's count, capped, all in one query of one bounded subquery per status.
+
+    `sampled` (searches, where each status's subquery would search again): the statuses of
+    the first COUNT_CAP + 1 matches; past the cap each count is a lower bound ("n+").
+    """
+    if sampled:
+        return _count_sample(anomalies)
     parts, params = [], []
     for status in Status:
         capped = anomalies.filter(status=status).order_by().values("pk")[: COUNT_CAP + 1]
@@ -51,6 +57,12 @@ def count_by_status(anomalies: QuerySet) -> dict[str, CappedCount]:
         status.value: CappedCount(min(n, COUNT_CAP), n <= COUNT_CAP)
         for status, n in zip(Status, values, strict=True)
     }
+
+
+def _count_sample(anomalies: QuerySet) -> dict[str, CappedCount]:
+    statuses = list(anomalies.order_by().values_list("status", flat=True)[: COUNT_CAP + 1])
+    exact = len(statuses) <= COUNT_CAP
+    return {status.value: CappedCount(statuses.count(status.value), exact) for status in Status}
 
 
 def total(counts: dict[str, CappedCount], statuses) -> CappedCount:

@@ -198,6 +198,29 @@ def test_it_says_when_a_count_stops_at_the_cap(author_client, orders, monkeypatc
     assert "5+ matching" in response.text and "counted up to 5" in response.text
 
 
+def test_it_finds_a_common_word_and_a_rare_one_alike(author_client, orders, monkeypatch):
+    monkeypatch.setattr("anomalies.views.COMMON_WORD_MATCHES", 3)
+    bulk_anomalies(orders, 6)  # "anomaly 0" … "anomaly 5": a common word past the probe
+    rare = make_anomaly(orders, description="Nothing like the others")
+    FailedCheck.objects.create(anomaly=rare, rule_type="volumetric", message="anomaly-free zone")
+
+    common = ids(author_client.get(LIST_URL, {"q": "ANOMALY"}))
+    once = ids(author_client.get(LIST_URL, {"q": "like the"}))
+
+    assert len(common) == 7 and rare.pk in common  # the check message matches too
+    assert once == [rare.pk]
+
+
+def test_it_counts_a_search_from_a_sample_and_says_so(author_client, orders, monkeypatch):
+    monkeypatch.setattr("anomalies.listing.COUNT_CAP", 4)
+    bulk_anomalies(orders, 6)
+
+    response = author_client.get(LIST_URL, {"q": "anomaly"})
+
+    assert str(response.context["counts"]["Active"]) == "5+"
+    assert "counted up to 4" in response.text
+
+
 def test_it_ignores_a_cursor_it_did_not_make(author_client, orders):
     bulk_anomalies(orders, 3)
 
@@ -251,9 +274,9 @@ def test_it_runs_the_same_number_of_queries_whatever_the_row_count(
         response = author_client.get(LIST_URL, query)
 
     assert response.status_code == HTTPStatus.OK
-    # session, user, visible datastores, per-status counts, the page of rows, and one for
-    # the rows' linked Jira issues (registered by integrations)
-    assert len(queries) == 6, [q["sql"] for q in queries]
+    # session, user, visible datastores, the search's common-word probe, per-status counts,
+    # the page of rows, and one for the rows' linked Jira issues (registered by integrations)
+    assert len(queries) == 7, [q["sql"] for q in queries]
 
 
 def test_it_shows_what_other_apps_note_on_each_row(author_client, orders):
