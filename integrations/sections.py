@@ -40,7 +40,7 @@ def links_with_sync_state(anomaly_id: int):
 
 
 # The sync log shows each link's latest events; `?events=all` shows its whole history.
-EVENTS_SHOWN = 20
+EVENTS_SHOWN = 5
 
 
 def render_linked_tickets(request, access: AnomalyAccess):
