@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -71,3 +76,53 @@ def client_for(integration: TicketingIntegration) -> JiraClient:
     """A client for a stored integration; raises CredentialsUnreadable if keys changed."""
     email, token = integration.credential_pair()
     return jira_client(integration.host_url, Credentials(email, token))
+
+
+# One client (one requests session, so one pool of kept-alive connections) per process and
+# integration, for the sync worker's stream of calls. The key holds everything the client
+# was built from, so new credentials, host or policy settings build a new one.
+_pooled: dict[int, tuple[tuple, JiraClient]] = {}
+_pooled_lock = threading.Lock()
+
+
+def _pool_key(integration: TicketingIntegration, pair: tuple[str, str]) -> tuple:
+    fingerprint = hashlib.sha256(":".join(pair).encode()).hexdigest()
+    policy = (
+        tuple(settings.TICKETING_ALLOWED_PRIVATE_HOSTS),
+        settings.JIRA_ALLOW_INSECURE_LOOPBACK,
+        settings.JIRA_CONNECT_TIMEOUT,
+        settings.JIRA_READ_TIMEOUT,
+    )
+    return (integration.host_url, fingerprint, policy)
+
+
+@contextlib.contextmanager
+def pooled_client_for(integration: TicketingIntegration) -> Iterator[JiraClient]:
+    """Like `client_for`, reusing this process's client for the integration (not closed)."""
+    pair = integration.credential_pair()
+    key = _pool_key(integration, pair)
+    with _pooled_lock:
+        found = _pooled.get(integration.pk)
+        if found is None or found[0] != key:
+            if found is not None:
+                found[1].close()
+            found = (key, jira_client(integration.host_url, Credentials(*pair)))
+            _pooled[integration.pk] = found
+    yield found[1]
+
+
+def forget_pooled_clients() -> None:
+    with _pooled_lock:
+        for _key, client in _pooled.values():
+            client.close()
+        _pooled.clear()
+
+
+def _forget_after_fork() -> None:
+    # A forked child must not share its parent's sockets: it starts with no clients.
+    global _pooled_lock
+    _pooled.clear()
+    _pooled_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)

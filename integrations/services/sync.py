@@ -41,7 +41,7 @@ from ..models import (
     TicketLink,
     remote_issue_key,
 )
-from .clients import client_for
+from .clients import pooled_client_for
 
 logger = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def _ready(event: SyncEvent, now: datetime) -> bool:
 def _send(event: SyncEvent) -> str:
     link = event.link
     marker = {"event": str(event.uuid)}
-    with client_for(link.integration) as client:
+    with pooled_client_for(link.integration) as client:
         if event.outcome_unknown:
             found = client.find_comment_by_property(link.issue_key, PROPERTY_KEY, marker)
             if found:

@@ -25,7 +25,7 @@ from ..models import (
     TicketingIntegration,
     TicketLink,
 )
-from .clients import client_for
+from .clients import client_for, pooled_client_for
 from .creating import (
     CreateOutcomeUnknown,
     CreateResult,
@@ -404,7 +404,7 @@ def _refresh_group(
 ) -> None:
     now = timezone.now()
     try:
-        with client_for(integration) as client:
+        with pooled_client_for(integration) as client:
             lookup = client.search_issues_by_keys({link.issue_key for link in links})
     except (JiraError, CredentialsUnreadable) as error:  # the status becomes Unknown, with why
         reason = _refresh_failure(error)
