@@ -34,6 +34,7 @@ from .creating import (
     create_once,
 )
 from .reconnect import reattach_history_link
+from .refresh_writes import save_refreshed, shown_status
 from .sync import cancel_pending_events
 
 logger = logging.getLogger(__name__)
@@ -415,7 +416,7 @@ def _refresh_group(
         return
     changed, unchanged = [], []
     for link in links:
-        before = _shown_status(link)
+        before = shown_status(link)
         issue = lookup.found.get(link.issue_key.upper())
         if issue is None:
             link.mark_broken("The issue was deleted, or the Jira account cannot see it.", at=now)
@@ -423,28 +424,8 @@ def _refresh_group(
         else:
             apply_status(link, issue, now)
             result.refreshed += 1
-        (unchanged if _shown_status(link) == before else changed).append(link)
-    _save_refreshed(changed, unchanged, now)
-
-
-# Rows per UPDATE when a refresh writes back: bounded statements and memory at any size.
-REFRESH_WRITE_BATCH = 500
-
-
-def _shown_status(link: TicketLink) -> tuple:
-    return tuple(
-        getattr(link, name) for name in TicketLink.STATUS_FIELDS if name != "last_synced_at"
-    )
-
-
-def _save_refreshed(changed: list[TicketLink], unchanged: list[TicketLink], now) -> None:
-    """Write only what changed (in batches); the rest only get their "synced at" time."""
-    TicketLink.objects.bulk_update(
-        changed, TicketLink.STATUS_FIELDS, batch_size=REFRESH_WRITE_BATCH
-    )
-    for start in range(0, len(unchanged), REFRESH_WRITE_BATCH):
-        batch = [link.pk for link in unchanged[start : start + REFRESH_WRITE_BATCH]]
-        TicketLink.objects.filter(pk__in=batch).update(last_synced_at=now)
+        (unchanged if shown_status(link) == before else changed).append(link)
+    save_refreshed(changed, unchanged, now)
 
 
 def _refresh_failure(error: JiraError | CredentialsUnreadable) -> str:
