@@ -384,19 +384,21 @@ def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
 def refresh_links(link_ids: list[int] | None = None) -> RefreshResult:
     """Like refresh_ticket_statuses, telling apart a refresh Jira refused (credentials, an
     outage: every status Unknown, with the reason) from issues that are gone (broken)."""
-    links = (
-        TicketLink.objects.current()
-        .filter(integration__state=IntegrationState.CONNECTED, broken_reason="")
-        .select_related("integration")
+    links = TicketLink.objects.current().filter(
+        integration__state=IntegrationState.CONNECTED, broken_reason=""
     )
     if link_ids is not None:
         links = links.filter(pk__in=link_ids)
     by_integration: dict[int, list[TicketLink]] = {}
     for link in links:
         by_integration.setdefault(link.integration_id, []).append(link)
+    # Each integration loaded once (not joined per link: its credentials decrypt per row).
+    integrations = TicketingIntegration.objects.in_bulk(list(by_integration))
     result = RefreshResult()
-    for group in by_integration.values():
-        _refresh_group(group[0].integration, group, result)
+    for integration_id, group in by_integration.items():
+        for link in group:
+            link.integration = integrations[integration_id]
+        _refresh_group(integrations[integration_id], group, result)
     return result
 
 
