@@ -75,6 +75,29 @@ def serve(env: dict, port: int) -> subprocess.Popen:
     raise SystemExit("gunicorn did not start")
 
 
+def run_refresh(env: dict, links: int) -> dict:
+    """bench/refresh.py in its own process, against a simulator holding `links` issues."""
+    import json
+
+    port = free_port()
+    sim = subprocess.Popen(
+        [sys.executable, "bench/seeded_jira.py", "--port", str(port), "--issues", str(links)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert sim.stdout.readline().strip() == "ready"
+        done = subprocess.run(
+            [sys.executable, "bench/refresh.py", f"http://127.0.0.1:{port}", str(links)],
+            cwd=ROOT, env={**env, "JIRA_ALLOW_INSECURE_LOOPBACK": "1",
+                           "DJANGO_SETTINGS_MODULE": "qualytics_jira.settings"},
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def machine() -> str:
     cpus = os.cpu_count()
     with psycopg.connect(f"{SERVER}/postgres") as conn:
@@ -83,7 +106,23 @@ def machine() -> str:
     return f"{cpu} · {cpus} CPUs · Python {platform.python_version()} · Postgres {pg}"
 
 
-def write_results(scale: str, anomalies: int, measures: list, seconds: float) -> None:
+def refresh_lines(refresh: dict) -> list[str]:
+    ratio = refresh["seconds"] / refresh["floor_seconds"]
+    again = refresh["again_seconds"] / refresh["floor_seconds"]
+    return [
+        f"| refresh {refresh['links']:,} links, first (every status new) | "
+        f"{refresh['seconds']:.1f} s, {refresh['calls']} Jira calls | "
+        f"{refresh['floor_seconds']:.1f} s, {refresh['floor_calls']} calls | {ratio:.2f}× |",
+        f"| refresh again (nothing changed) | {refresh['again_seconds']:.1f} s | "
+        f"{refresh['floor_seconds']:.1f} s | {again:.2f}× |",
+        f"| refresh process peak memory (incl. the floor loop) | {refresh['peak_mb']:.0f} MB | "
+        "150 MB | |",
+    ]
+
+
+def write_results(
+    scale: str, anomalies: int, measures: list, refresh: dict, seconds: float
+) -> None:
     lines = [
         f"# Benchmark results ({scale}: {anomalies:,} anomalies)",
         "",
@@ -104,6 +143,15 @@ def write_results(scale: str, anomalies: int, measures: list, seconds: float) ->
             f"| {m.label} | {m.p50:.1f} ms | {m.p95:.1f} ms | {m.floor_p50:.1f} ms | "
             f"{m.floor_p95:.1f} ms | {r50:.1f}× | {r95:.1f}× |"
         )
+    lines += [
+        "",
+        "Refresh: the product's refresh (one process) beside a plain `requests` loop of the "
+        "same JQL searches on one kept-alive session, same simulator.",
+        "",
+        "| measure | now | floor | ratio |",
+        "|---|---|---|---|",
+        *refresh_lines(refresh),
+    ]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
 
@@ -142,7 +190,11 @@ def main() -> None:
             f"{m.label:<44} {m.p50:7.1f}  {m.floor_p50:7.1f}  {r50:5.1f}× "
             f"{m.p95:7.1f}  {m.floor_p95:7.1f}  {r95:5.1f}×"
         )
-    write_results(args.scale, anomalies, measures, time.perf_counter() - started)
+    print("\nrefresh of 10,000 links:")
+    refresh = run_refresh(env, 10_000)
+    for line in refresh_lines(refresh):
+        print(line)
+    write_results(args.scale, anomalies, measures, refresh, time.perf_counter() - started)
     print("\nwritten: bench/RESULTS.md")
 
 
