@@ -29,8 +29,8 @@ from simulators.jira.seed import DEFAULT_EMAIL, DEFAULT_TOKEN  # noqa: E402
 SEARCH = "/rest/api/3/search/jql"
 
 
-def prepare(sim_url: str, links: int) -> list[str]:
-    # One connected integration at a time: the bench's own, pointed at this simulator.
+def point_integration_at(sim_url: str) -> TicketingIntegration:
+    """One connected integration at a time: the bench's own, pointed at this simulator."""
     integration = TicketingIntegration.objects.filter(connector=Connector.JIRA).first()
     if integration is None:
         integration = TicketingIntegration(
@@ -43,6 +43,11 @@ def prepare(sim_url: str, links: int) -> list[str]:
     integration.credentials = f"{DEFAULT_EMAIL}:{DEFAULT_TOKEN}"
     integration.account_name = "Bench Bot"
     integration.save()
+    return integration
+
+
+def prepare(sim_url: str, links: int) -> list[str]:
+    integration = point_integration_at(sim_url)
     TicketLink.objects.filter(issue_id__startswith="bench-").delete()
     anomaly_ids = Anomaly.objects.order_by("pk").values_list("pk", flat=True)[:links]
     keys = [f"DQ-{number + 4}" for number in range(links)]  # DQ-1..3 are the sim's own

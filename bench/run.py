@@ -23,6 +23,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 SCALES = {"small": (100_000, "bench_wc"), "1m": (1_000_000, "bench_wc_1m")}
+SYNC_EVENTS = {"small": 500, "1m": 2_000}
 WORKERS = 4
 
 
@@ -98,6 +99,43 @@ def run_refresh(env: dict, links: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_sync(env: dict, workers: int, events: int) -> dict:
+    """bench/sync.py: `workers` worker processes on a claimed Redis database."""
+    import json
+
+    from tests.redis_broker import SHARED_REDIS, claim_redis_db
+
+    host, port_number = SHARED_REDIS[:2]
+    broker = f"redis://{host}:{port_number}/{claim_redis_db()}"
+    port = free_port()
+    sim = subprocess.Popen(
+        [sys.executable, "bench/seeded_jira.py", "--port", str(port), "--issues", "60"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert sim.stdout.readline().strip() == "ready"
+        done = subprocess.run(
+            [sys.executable, "bench/sync.py", f"http://127.0.0.1:{port}", broker, str(workers),
+             str(events)],
+            cwd=ROOT, env={**env, "JIRA_ALLOW_INSECURE_LOOPBACK": "1",
+                           "DJANGO_SETTINGS_MODULE": "qualytics_jira.settings"},
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def sync_lines(results: list[dict]) -> list[str]:
+    return [
+        f"| sync, {r['workers']} worker process{'es' if r['workers'] > 1 else ''}, "
+        f"{r['events']:,} events | {r['rate']:.0f} events/s | {r['floor_rate']:.0f} posts/s | "
+        f"{r['rate'] / r['floor_rate']:.2f}× |"
+        for r in results
+    ]
+
+
 def machine() -> str:
     cpus = os.cpu_count()
     with psycopg.connect(f"{SERVER}/postgres") as conn:
@@ -121,7 +159,7 @@ def refresh_lines(refresh: dict) -> list[str]:
 
 
 def write_results(
-    scale: str, anomalies: int, measures: list, refresh: dict, seconds: float
+    scale: str, anomalies: int, measures: list, refresh: dict, sync: list, seconds: float
 ) -> None:
     lines = [
         f"# Benchmark results ({scale}: {anomalies:,} anomalies)",
@@ -146,11 +184,14 @@ def write_results(
     lines += [
         "",
         "Refresh: the product's refresh (one process) beside a plain `requests` loop of the "
-        "same JQL searches on one kept-alive session, same simulator.",
+        "same JQL searches on one kept-alive session, same simulator. Sync: Celery workers "
+        "(prefork, Redis broker) delivering queued comments, beside the same number of threads "
+        "posting the same comments on kept-alive sessions.",
         "",
         "| measure | now | floor | ratio |",
         "|---|---|---|---|",
         *refresh_lines(refresh),
+        *sync_lines(sync),
     ]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
@@ -194,7 +235,12 @@ def main() -> None:
     refresh = run_refresh(env, 10_000)
     for line in refresh_lines(refresh):
         print(line)
-    write_results(args.scale, anomalies, measures, refresh, time.perf_counter() - started)
+    sync = []
+    for workers in (1, 4):
+        print(f"\nsync with {workers} worker process(es):")
+        sync.append(run_sync(env, workers, SYNC_EVENTS[args.scale]))
+        print(sync_lines(sync[-1:])[0])
+    write_results(args.scale, anomalies, measures, refresh, sync, time.perf_counter() - started)
     print("\nwritten: bench/RESULTS.md")
 
 
