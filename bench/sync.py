@@ -8,6 +8,7 @@ Run by bench/run.py (environment: the bench database, secrets). Prints one JSON 
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -91,7 +92,19 @@ def worker(env: dict, concurrency: int) -> subprocess.Popen:
     argv += ["--concurrency", str(concurrency), "--loglevel", "WARNING", "-Q", "celery"]
     argv += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
     argv += ["--hostname", f"bench-{os.getpid()}@%h"]
-    return subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    # Its own process group, so the pool's children stop with it.
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
 
 
 def delivered(ids: list[int]) -> int:
@@ -141,8 +154,7 @@ def main() -> None:
         seconds = time.perf_counter() - started
         done = delivered(ids)
     finally:
-        process.terminate()
-        process.wait(timeout=30)
+        stop(process)
     rate = done / seconds
     floor_rate = floor(sim_url, workers, events)
     TicketLink.objects.filter(issue_id__startswith=MARK).delete()
