@@ -141,7 +141,11 @@ def machine() -> str:
     with psycopg.connect(f"{SERVER}/postgres") as conn:
         pg = conn.execute("SHOW server_version").fetchone()[0]
     cpu = platform.processor() or platform.machine()
-    return f"{cpu} · {cpus} CPUs · Python {platform.python_version()} · Postgres {pg}"
+    load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+    return (
+        f"{cpu} · {cpus} CPUs (load average {load} at the end) · "
+        f"Python {platform.python_version()} · Postgres {pg}"
+    )
 
 
 def refresh_lines(refresh: dict) -> list[str]:
