@@ -84,7 +84,10 @@ def decode_cursor(cursor: str, sort_field: str):
     if not pk.isdigit() or len(pk) > 18:
         return None
     if sort_field == "detected_at":
-        parsed = parse_datetime(value) if value else None
+        try:
+            parsed = parse_datetime(value) if value else None
+        except ValueError:  # well formed, impossible (month 13)
+            parsed = None
     else:
         parsed = int(value) if value.isdigit() and len(value) < 10 else None
     return None if parsed is None else (parsed, int(pk))

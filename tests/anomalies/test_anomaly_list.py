@@ -221,10 +221,19 @@ def test_it_counts_a_search_from_a_sample_and_says_so(author_client, orders, mon
     assert "counted up to 4" in response.text
 
 
-def test_it_ignores_a_cursor_it_did_not_make(author_client, orders):
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        {"after": "yesterday~x"},
+        {"before": "1~"},
+        {"after": "2026-13-45T00:00:00~5"},
+        {"after": "99999999999~5", "sort": "-weight"},
+    ],
+)
+def test_it_ignores_a_cursor_it_did_not_make(author_client, orders, cursor):
     bulk_anomalies(orders, 3)
 
-    response = author_client.get(LIST_URL, {"after": "yesterday~x", "before": "1~"})
+    response = author_client.get(LIST_URL, cursor)
 
     assert response.status_code == HTTPStatus.OK
     assert len(ids(response)) == 3
