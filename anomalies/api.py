@@ -21,6 +21,7 @@ from django.urls import reverse
 
 from . import services
 from .api_http import ApiError, api_view, clean_json, invalid_form, read_json
+from .filters import filter_anomalies
 from .forms import AnomalyFilterForm, ArchiveForm, CommentForm, IngestForm
 from .models import (
     Anomaly,
@@ -38,7 +39,7 @@ from .permissions import (
     visible_datastores,
 )
 from .validation import parse_id
-from .views import PAGE_SIZE, filter_anomalies, listed_rows
+from .views import PAGE_SIZE, listed_rows
 
 HISTORY_LIMIT = 200  # as many entries as the anomaly page shows
 
@@ -138,7 +139,8 @@ def _anomaly_list(request: HttpRequest) -> JsonResponse:
     if not form.is_valid():
         raise invalid_form(form, message="Some filters are not valid.")
     visible = Anomaly.objects.visible_to(request.user)
-    rows = listed_rows(filter_anomalies(visible, form), form).prefetch_related("tags")
+    filtered = filter_anomalies(visible, form, user=request.user)
+    rows = listed_rows(filtered, form).prefetch_related("tags")
     page = _page(request, Paginator(rows, PAGE_SIZE))
     return JsonResponse(
         {

@@ -1,6 +1,7 @@
 from django import forms
 
-from .models import ARCHIVE_REASONS, AnomalyType, FailedCheck, Status
+from .filters import ASSIGNEE_FILTERS, registered_filters
+from .models import ARCHIVE_REASONS, AnomalyType, FailedCheck, Status, User
 from .validation import CleanInputForm, StorableDateTimeField, db_integer_field
 
 STATUS_FILTERS = [
@@ -30,12 +31,23 @@ class AnomalyFilterForm(CleanInputForm):
     type = forms.ChoiceField(choices=[("", "Any type"), *AnomalyType.choices], required=False)
     q = forms.CharField(required=False, max_length=200, strip=True)
     sort = forms.ChoiceField(choices=SORT_LABELS, required=False)
+    assignee = forms.ChoiceField(choices=ASSIGNEE_FILTERS, required=False)
 
     def __init__(self, *args, datastores=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["datastore"].choices = [("", "All datastores")] + [
             (datastore.pk, datastore.name) for datastore in datastores
         ]
+        # Filters other apps registered (integrations: ticket and sync state).
+        for list_filter in registered_filters():
+            self.fields[list_filter.name] = forms.ChoiceField(
+                label=list_filter.label, choices=[("", "Any"), *list_filter.choices], required=False
+            )
+
+    @property
+    def extra_filters(self) -> list:
+        """The registered filters' bound fields, for the template."""
+        return [self[list_filter.name] for list_filter in registered_filters()]
 
     def cleaned_or_default(self, name: str, default):
         if self.is_valid():
@@ -56,6 +68,22 @@ class CommentForm(CleanInputForm):
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "Add a comment…"}),
         error_messages={"required": "Write something before adding a comment."},
     )
+
+
+class AssigneeForm(CleanInputForm):
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.filter(is_active=True),
+        error_messages={"required": "Choose whom to assign.", "invalid_choice": "No such user."},
+    )
+
+
+class BulkSelectionForm(CleanInputForm):
+    """Which anomalies a bulk action is for: the ticked ids, or every anomaly matching the
+    list's filters (`filters`, the list's query string)."""
+
+    action = forms.CharField(max_length=40)
+    scope = forms.ChoiceField(choices=[("selected", "Selected"), ("all", "All matching")])
+    filters = forms.CharField(required=False, max_length=2000)
 
 
 class JsonListField(forms.Field):

@@ -371,3 +371,37 @@ class ApiToken(models.Model):
         if self.revoked_at is None:
             self.revoked_at = timezone.now()
             self.save(update_fields=["revoked_at"])
+
+
+class SavedViewQuerySet(models.QuerySet):
+    def for_user(self, user: User) -> "SavedViewQuerySet":
+        """The user's own views and those shared with one of their teams."""
+        return self.filter(Q(owner=user) | Q(team__members=user)).distinct()
+
+
+class SavedView(models.Model):
+    """A named set of list filters (the list's query string), optionally shared with a team."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=2000, blank=True)
+    team = models.ForeignKey(
+        Team,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="saved_views",
+        help_text="Shared with this team's members; empty: only the owner sees it.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = SavedViewQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="one_saved_view_name_per_owner")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,9 +1,6 @@
-import contextlib
-import uuid
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.html import escape
@@ -11,12 +8,12 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from . import listing, services
+from .filters import filter_anomalies
 from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
 from .listing import CURSOR_PARAMS, CappedCount, count_by_status, keyset_page, total
-from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, AnomalyType, FailedCheck, Status
+from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, AnomalyType, Status
 from .permissions import Action, get_anomaly_access, visible_datastores
 from .sections import annotate_rows, render_detail_sections
-from .validation import parse_id
 
 PAGE_SIZE = 50
 DEFAULT_STATUS_FILTER = "open"
@@ -26,50 +23,6 @@ STATUS_GROUPS = {
     "archived": ARCHIVE_REASONS,
     "all": tuple(Status),
 }
-
-
-# Past this many description matches a word is common: walking the sorted list and testing
-# each row finds a page sooner than collecting every match through the trigram index.
-COMMON_WORD_MATCHES = 500
-
-
-def _search(anomalies: QuerySet, text: str) -> QuerySet:
-    """Free text over the id, uuid, description and failed-check messages; `#123` is an id."""
-    if text.startswith("#") and text[1:].isdigit():
-        return anomalies.filter(pk=parse_id(text[1:]) or 0)
-    matches = _text_matches(text)
-    if parse_id(text) is not None:
-        matches |= Q(pk=parse_id(text))
-    with contextlib.suppress(ValueError):
-        matches |= Q(uuid=uuid.UUID(text))
-    return anomalies.filter(matches)
-
-
-def _text_matches(text: str) -> Q:
-    """The description/check-message condition, in the shape the trigram indexes can serve.
-
-    A rare word: the ids matching either column, each found through its own trigram index
-    (anomalies/migrations/0004), joined by a UNION. A common word: a per-row test, so the
-    page query stops after its first rows in sort order. One bounded probe tells them apart.
-    """
-    by_description = Anomaly.objects.filter(description__icontains=text).order_by()
-    by_check = FailedCheck.objects.filter(message__icontains=text).order_by()
-    probe = by_description.values("pk")[: COMMON_WORD_MATCHES + 1]
-    if len(probe) <= COMMON_WORD_MATCHES:
-        return Q(pk__in=by_description.values("pk").union(by_check.values("anomaly_id")))
-    return Q(description__icontains=text) | Q(Exists(by_check.filter(anomaly_id=OuterRef("pk"))))
-
-
-def filter_anomalies(anomalies: QuerySet, form: AnomalyFilterForm) -> QuerySet:
-    """The datastore, type and text filters of the list (the page and the JSON API)."""
-    datastore = form.cleaned_or_default("datastore", None)
-    if datastore:
-        anomalies = anomalies.filter(datastore_id=datastore)
-    anomaly_type = form.cleaned_or_default("type", "")
-    if anomaly_type:
-        anomalies = anomalies.filter(anomaly_type=anomaly_type)
-    text = form.cleaned_or_default("q", "")
-    return _search(anomalies, text) if text else anomalies
 
 
 def listed_statuses(form: AnomalyFilterForm) -> tuple[str, ...]:
@@ -128,7 +81,10 @@ def _row_html(anomaly, detail_prefix: str) -> str:
     status = escape(anomaly.status)
     notes = "".join(f" {note}" for note in anomaly.row_notes)
     return (
-        f'<tr><td><a href="{href}">#{anomaly.pk}</a></td>'
+        # The bulk bar's selection: the box belongs to the bar's form (`form="bulk"`).
+        f'<tr><td><input type="checkbox" name="ids" value="{anomaly.pk}" form="bulk" '
+        f'aria-label="Select #{anomaly.pk}"></td>'
+        f'<td><a href="{href}">#{anomaly.pk}</a></td>'
         f'<td><span class="badge status-{status.lower()}">{status}</span></td>'
         f"<td>{escape(TYPE_LABELS.get(anomaly.anomaly_type, anomaly.anomaly_type))}</td>"
         f'<td class="num"><span class="weight">{anomaly.weight}</span></td>'
@@ -144,7 +100,7 @@ def _row_html(anomaly, detail_prefix: str) -> str:
 def anomaly_list(request):
     datastores = list(visible_datastores(request.user))
     form = AnomalyFilterForm(request.GET or None, datastores=datastores)
-    filtered = filter_anomalies(Anomaly.objects.visible_to(request.user), form)
+    filtered = filter_anomalies(Anomaly.objects.visible_to(request.user), form, user=request.user)
     searched = bool(form.cleaned_or_default("q", ""))
     counts = count_by_status(filtered, sampled=searched)
 

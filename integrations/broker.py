@@ -85,9 +85,12 @@ def load_publishing_transport() -> None:
 
 def publish(task, *args, countdown: float | None = None, **kwargs) -> bool:
     """`task.apply_async(args, kwargs)` within the publish timeout; False (and a warning)
-    when the broker is down or hung."""
+    when the broker is down or hung. ``task`` may be a registered task's name, so services
+    hand work to tasks without importing the module that imports them."""
     if breaker.is_open:
         return False
+    if isinstance(task, str):
+        task = current_app.tasks[task]
     started = time.monotonic()
     try:
         pool = producers[publish_connection()]

@@ -53,8 +53,9 @@ DELIVERY_ATTEMPTS = Counter(
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def record_jira_response(response: requests.Response, *args, **kwargs) -> None:
-    """A `requests` response hook on every Jira session (services/clients.py)."""
+def record_remote_response(response: requests.Response, *args, **kwargs) -> None:
+    """A `requests` response hook on every connector session (services/clients.py). The
+    metric keeps its first name (qualytics_jira_*) so dashboards keep working."""
     method = response.request.method or "?"
     JIRA_REQUESTS.labels(method, str(response.status_code)).inc()
     JIRA_LATENCY.labels(method).observe(response.elapsed.total_seconds())
@@ -82,7 +83,9 @@ class SyncCollector(Collector):
 
     def _events_by_state(self) -> GaugeMetricFamily:
         family = GaugeMetricFamily(
-            "qualytics_sync_events", "Sync events (Jira comments) by state.", labels=["state"]
+            "qualytics_sync_events",
+            "Sync events (notes owed to tickets) by state.",
+            labels=["state"],
         )
         counts = dict(SyncEvent.objects.values_list("state").annotate(n=Count("id")).order_by())
         for state in SyncState.values:

@@ -1,7 +1,9 @@
-"""Every text this product sends to Jira, built in one place and tested byte for byte.
+"""Every text this product sends to a ticketing system, built in one place and tested byte
+for byte, whatever the connector: each connector only renders it (Jira: ADF; ServiceNow:
+plain text).
 
-PRODUCT.md §4 (the anomaly context appended to a new issue's description) and §5 (the sync
-comments). Times are UTC, formatted `YYYY-MM-DD HH:MM:SS UTC`.
+PRODUCT.md §4 (the anomaly context appended to a new ticket's description) and §5 (the sync
+notes). Times are UTC, formatted `YYYY-MM-DD HH:MM:SS UTC`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from django.urls import reverse
 
 from anomalies.models import Anomaly
 
-from .jira import adf
+from .connectors import ContextBlock, TicketDescription
 
 SEPARATOR = "---"
 
@@ -46,6 +48,9 @@ def anomaly_context_lines(anomaly: Anomaly, *, linked_at: datetime) -> list[str]
         f"Datastore: {anomaly.datastore.name}",
         f"Container: {anomaly.container.name}",
     ]
+    assignees = sorted(str(user) for user in anomaly.assignees.all())
+    if assignees:
+        lines.append(f"Assignees: {', '.join(assignees)}")
     for check in anomaly.failed_checks.all():
         where = f" on {check.field_name}" if check.field_name else ""
         lines.append(f"Failed check: {check.rule_type}{where}: {check.message}")
@@ -54,22 +59,37 @@ def anomaly_context_lines(anomaly: Anomaly, *, linked_at: datetime) -> list[str]
 
 def issue_description(
     anomaly: Anomaly, *, user_description: str, linked_at: datetime, site_url: str
-) -> dict:
-    """The new issue's description as ADF: the user's text, a rule, then the context."""
-    blocks = adf.text_to_adf(user_description)["content"] if user_description.strip() else []
-    header = f"Qualytics Anomaly Linked [{format_utc(linked_at)}]"
-    facts: list[dict] = []
-    for line in anomaly_context_lines(anomaly, linked_at=linked_at):
-        facts += [adf.hard_break(), adf.text(line)] if facts else [adf.text(line)]
-    url = anomaly_url(anomaly, site_url)
-    return adf.adf_doc(
-        *blocks,
-        {"type": "rule"},
-        adf.paragraph(adf.strong(header)),
-        adf.paragraph(*facts),
-        adf.paragraph(adf.text("View the anomaly in Qualytics: "), adf.link(url, url)),
+) -> TicketDescription:
+    """The new ticket's description: the user's text, a rule, then the anomaly's context."""
+    return TicketDescription(
+        user_text=user_description,
+        header=f"Qualytics Anomaly Linked [{format_utc(linked_at)}]",
+        facts=tuple(anomaly_context_lines(anomaly, linked_at=linked_at)),
+        link_label="View the anomaly in Qualytics: ",
+        url=anomaly_url(anomaly, site_url),
     )
 
 
-def comment_body(text: str) -> dict:
-    return adf.text_to_adf(text)
+def issue_description_for_many(
+    anomalies: list[Anomaly], *, user_description: str, linked_at: datetime, site_url: str
+) -> TicketDescription:
+    """One ticket for several anomalies (a bulk create): the user's text, a rule, a header
+    that counts them, then each anomaly's context as a single create writes it, in id order."""
+    if len(anomalies) == 1:
+        return issue_description(
+            anomalies[0], user_description=user_description, linked_at=linked_at, site_url=site_url
+        )
+    first, *rest = sorted(anomalies, key=lambda one: one.pk)
+    return TicketDescription(
+        user_text=user_description,
+        header=f"Qualytics Anomalies Linked [{format_utc(linked_at)}]: {len(anomalies)} anomalies",
+        facts=tuple(anomaly_context_lines(first, linked_at=linked_at)),
+        link_label="View the anomaly in Qualytics: ",
+        url=anomaly_url(first, site_url),
+        also=tuple(
+            ContextBlock(
+                tuple(anomaly_context_lines(one, linked_at=linked_at)), anomaly_url(one, site_url)
+            )
+            for one in rest
+        ),
+    )

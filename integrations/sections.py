@@ -1,42 +1,20 @@
 """The "Linked Tickets" section of the anomaly page, registered with anomalies.sections."""
 
-from django.db.models import Count, Max, OuterRef, Prefetch, Q, Subquery
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 
 from anomalies.permissions import AnomalyAccess
 
-from .models import SyncEvent, SyncState, TicketLink
+from .connectors import connector_choices
+from .models import TicketLink
 from .services import connected_integration
 from .services.reconnect import missed_events
 
 
 def links_with_sync_state(anomaly_id: int):
-    """Current links with their sync summary, in one query."""
-    latest_failure = SyncEvent.objects.filter(link=OuterRef("pk"), state=SyncState.FAILED)
-    latest_failure = latest_failure.order_by("-pk")
-    return (
-        TicketLink.objects.current()
-        .filter(anomaly_id=anomaly_id)
-        .select_related("integration")
-        .annotate(
-            pending_count=Count(
-                "sync_events",
-                filter=Q(sync_events__state__in=(SyncState.PENDING, SyncState.SENDING)),
-            ),
-            delivered_count=Count("sync_events", filter=Q(sync_events__state=SyncState.DELIVERED)),
-            cancelled_count=Count("sync_events", filter=Q(sync_events__state=SyncState.CANCELLED)),
-            last_delivered_at=Max("sync_events__delivered_at"),
-            failed_event_id=Subquery(latest_failure.values("pk")[:1]),
-            failed_reason=Subquery(latest_failure.values("finished_reason")[:1]),
-            last_error=Subquery(
-                SyncEvent.objects.filter(link=OuterRef("pk"), state=SyncState.PENDING)
-                .exclude(last_error="")
-                .order_by("pk")
-                .values("last_error")[:1]
-            ),
-        )
-    )
+    """The anomaly's current links with their sync summary, in one query."""
+    return TicketLink.objects.current().filter(anomaly_id=anomaly_id).with_sync_state()
 
 
 # The sync log shows each link's latest events; `?events=all` shows its whole history.
@@ -46,21 +24,18 @@ EVENTS_SHOWN = 5
 def render_linked_tickets(request, access: AnomalyAccess):
     integration = connected_integration()
     show_all = request.GET.get("events") == "all"
-    events = SyncEvent.objects.order_by("-pk")
     context = {
         "anomaly": access.anomaly,
         "access": access,
         "integration": integration,
         "missed_count": missed_events(access.anomaly).count() if integration else 0,
+        "connector": integration.connector_class if integration else None,
+        "connector_names": " or ".join(name for _, name in connector_choices()),
         "show_all_events": show_all,
         "links": list(
             links_with_sync_state(access.anomaly.pk)
             .annotate(event_count=Count("sync_events"))
-            .prefetch_related(
-                Prefetch(
-                    "sync_events", events if show_all else events[:EVENTS_SHOWN], to_attr="events"
-                )
-            )
+            .with_events_newest_first(latest=None if show_all else EVENTS_SHOWN)
         ),
     }
     return render_to_string("integrations/linked_tickets.html", context, request=request)
@@ -79,7 +54,7 @@ def ticket_keys_by_anomaly(anomaly_ids: list[int]) -> dict:
         keys.setdefault(anomaly_id, []).append(issue_key)
     return {
         anomaly_id: format_html(
-            '<span class="row-tickets" title="Linked Jira issues">{}</span>',
+            '<span class="row-tickets" title="Linked tickets">{}</span>',
             format_html_join(" ", '<span class="ticket-chip">{}</span>', ((k,) for k in found)),
         )
         for anomaly_id, found in keys.items()

@@ -3,7 +3,8 @@
 from celery import shared_task
 
 from . import metrics, services
-from .services import health, webhooks
+from .models import SyncEvent, TicketingIntegration
+from .services import alerts, health, webhooks
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
@@ -29,3 +30,20 @@ def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
 @shared_task(ignore_result=True)
 def prune_webhook_deliveries() -> int:
     return webhooks.prune_webhook_deliveries()
+
+
+@shared_task(ignore_result=True)
+def check_sync_alerts() -> dict:
+    return alerts.check_sync_alerts()
+
+
+@shared_task(ignore_result=True)
+def alert_event_failed(event_id: int) -> list[bool]:
+    event = SyncEvent.objects.select_related("link__anomaly").filter(pk=event_id).first()
+    return alerts.alert_event_failed(event) if event else []
+
+
+@shared_task(ignore_result=True)
+def alert_integration_paused(integration_id: int) -> bool:
+    integration = TicketingIntegration.objects.filter(pk=integration_id).first()
+    return alerts.alert_integration_paused(integration) if integration else False

@@ -1,12 +1,24 @@
-from django.urls import path
+from django.urls import include, path
 
 from . import views
+from .connectors import CONNECTORS, get_connector
 
 app_name = "integrations"
 
+# A connector's own pages (Jira: its webhook), named in the registry, never imported here.
+connector_urls = [
+    path("", include(urls)) for urls in (get_connector(kind).urls for kind in CONNECTORS) if urls
+]
+
 urlpatterns = [
     path("settings/integrations/", views.integration_list, name="list"),
-    path("settings/integrations/jira/connect/", views.connect_jira, name="connect"),
+    path("settings/integrations/connect/", views.connect_integration, name="connect"),
+    # The same page with one connector chosen (Settings' "Connect Jira" button).
+    path(
+        "settings/integrations/<slug:kind>/connect/",
+        views.connect_integration,
+        name="connect_to",
+    ),
     path("settings/integrations/<int:pk>/edit/", views.edit_integration, name="edit"),
     path("settings/integrations/<int:pk>/test/", views.test_connection, name="test"),
     path("settings/integrations/<int:pk>/disconnect/", views.disconnect, name="disconnect"),
@@ -15,27 +27,10 @@ urlpatterns = [
         views.send_missed_comments,
         name="send_missed",
     ),
-    path(
-        "settings/integrations/<int:pk>/webhook/set-up/",
-        views.set_up_webhook,
-        name="webhook_set_up",
-    ),
-    path(
-        "settings/integrations/<int:pk>/webhook/replace/",
-        views.replace_webhook_secret,
-        name="webhook_replace",
-    ),
-    path(
-        "settings/integrations/<int:pk>/webhook/turn-off/",
-        views.turn_off_webhook,
-        name="webhook_turn_off",
-    ),
     path("settings/sync-health/", views.sync_health_page, name="health"),
     # Load balancers and Prometheus: no session (integrations/views/operations.py).
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),
-    # Jira posts here (no login, no CSRF): the URL shown once by "Set up webhook".
-    path("integrations/jira/webhook/<int:pk>", views.jira_webhook, name="jira_webhook"),
     path("anomalies/<int:anomaly_id>/tickets/new/", views.create_ticket, name="create"),
     path("anomalies/<int:anomaly_id>/tickets/link/", views.link_ticket, name="link"),
     path("anomalies/<int:anomaly_id>/tickets/search/", views.search_tickets, name="search"),
@@ -47,4 +42,5 @@ urlpatterns = [
     ),
     path("ticket-links/<int:link_id>/remove/", views.remove_link, name="remove_link"),
     path("sync-events/<int:event_id>/retry/", views.retry_event, name="retry_event"),
+    *connector_urls,
 ]

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "anomalies",
     "integrations",
+    "rules",
     "axes",
     "csp",
 ]
@@ -298,7 +299,40 @@ SYNC_FORBIDDEN_ATTEMPTS = env.int("SYNC_FORBIDDEN_ATTEMPTS", default=3)
 SYNC_FORBIDDEN_PROJECTS_TO_PAUSE = env.int("SYNC_FORBIDDEN_PROJECTS_TO_PAUSE", default=2)
 SYNC_FORBIDDEN_WINDOW_SECONDS = env.float("SYNC_FORBIDDEN_WINDOW_SECONDS", default=600.0)
 TICKET_REFRESH_SECONDS = env.float("TICKET_REFRESH_SECONDS", default=300.0)
+
+# --- Automatic ticket rules (docs/rules.md) -------------------------------------------------
+# The site-wide budget of rule actions sent to the ticketing system (creates, links), shared
+# by every worker: a token bucket refilled at this rate, holding at most RULES_ACTIONS_BURST.
+# Recurrence comments go through the sync outbox, which honours Retry-After the same way.
+RULES_ACTIONS_PER_MINUTE = env.float("RULES_ACTIONS_PER_MINUTE", default=120.0)
+RULES_ACTIONS_BURST = env.int("RULES_ACTIONS_BURST", default=10)
+# A create or link that keeps failing for a transient reason gives up after this many tries.
+RULES_MAX_ATTEMPTS = env.int("RULES_MAX_ATTEMPTS", default=10)
+
+# --- Alerts (integrations/services/alerts.py) -----------------------------------------------
+# Managers (and an anomaly's assignees, for its own events) hear by email when the sync
+# pauses, an event fails for good, or events wait longer than ALERT_PENDING_MINUTES; at most
+# one message per cause per ALERT_THROTTLE_MINUTES. A Slack incoming-webhook URL, if set, gets
+# the same text (through the outbound host policy, like Jira).
+ALERT_PENDING_MINUTES = env.float("ALERT_PENDING_MINUTES", default=15.0)
+ALERT_THROTTLE_MINUTES = env.float("ALERT_THROTTLE_MINUTES", default=60.0)
+ALERT_CHECK_SECONDS = env.float("ALERT_CHECK_SECONDS", default=60.0)
+ALERT_SLACK_WEBHOOK_URL = env.str("ALERT_SLACK_WEBHOOK_URL", default="")
+# Django's email settings; the console backend prints messages (the demo).
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=10.0)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="qualytics@localhost")
+
 CELERY_BEAT_SCHEDULE = {
+    "check-sync-alerts": {
+        "task": "integrations.tasks.check_sync_alerts",
+        "schedule": ALERT_CHECK_SECONDS,
+    },
     "sweep-sync-events": {
         "task": "integrations.tasks.sweep_sync_events",
         "schedule": SYNC_SWEEP_SECONDS,
@@ -306,6 +340,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-ticket-statuses": {
         "task": "integrations.tasks.refresh_ticket_statuses",
         "schedule": TICKET_REFRESH_SECONDS,
+    },
+    "sweep-rule-actions": {
+        "task": "rules.tasks.sweep_rule_actions",
+        "schedule": SYNC_SWEEP_SECONDS,
     },
     # Jira webhook delivery ids are kept for dedup only as long as Jira may retry.
     "prune-webhook-deliveries": {

@@ -18,7 +18,9 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("anomalies/", include("anomalies.urls")),
     path("", include("integrations.urls")),
+    path("", include("rules.urls")),
     path("api/", include("anomalies.api_urls")),
     path("api/", include("integrations.api_urls")),
+    path("api/", include("rules.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -4,7 +4,7 @@ from http import HTTPStatus
 from django.urls import reverse
 
 from anomalies.permissions import Action
-from integrations.services.connection import (
+from integrations.jira.checks import (
     CHECK_AUTHENTICATION,
     CHECK_ISSUE_TYPES,
     CHECK_PROJECT,

@@ -1,6 +1,6 @@
 """The ticketing integration through the JSON API (Managers and Admins): show, connect,
-edit, disconnect. Credentials are accepted, checked against Jira like on the page, and never
-returned.
+edit, disconnect, with any registered connector (``connector``, chosen at connect).
+Credentials are accepted, checked against the remote like on the page, and never returned.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def _connect(request: HttpRequest) -> JsonResponse:
     payload = {"reattach_links": True, **payload} if isinstance(payload, dict) else payload
     data = clean_json(ConnectForm(payload), payload)
     report = services.check_connection(
-        data["host_url"], data["credentials"], data["default_project_key"]
+        data["host_url"], data["credentials"], data["default_project_key"], data["connector"]
     )
     _refuse_failed_checks(report)
     try:
@@ -79,6 +79,7 @@ def _connect(request: HttpRequest) -> JsonResponse:
             default_project_key=data["default_project_key"],
             report=report,
             by=request.user,
+            connector=data["connector"],
             reattach_links=data["reattach_links"],
         )
     except services.AlreadyConnected as error:
@@ -104,7 +105,7 @@ def _edit(request: HttpRequest) -> JsonResponse:
             "The host URL and connector cannot change: disconnect, then connect again.",
         )
     payload = {"default_project_key": current.default_project_key, **payload}
-    form = EditForm(payload)
+    form = EditForm(payload, connector=current.connector_class)
     clean_json(form, payload)
     try:
         report = services.check_edited_connection(

@@ -7,7 +7,6 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from django.db.models import Prefetch
 from django.http import HttpRequest, JsonResponse
 from django.urls import reverse
 
@@ -16,14 +15,7 @@ from anomalies.permissions import Action, get_anomaly_access
 
 from ..models import SyncEvent, SyncState, TicketLink
 
-OPEN_STATES = (SyncState.PENDING, SyncState.SENDING, SyncState.FAILED)
 LIST_LIMIT = 200
-
-
-def with_open_events(links):
-    """Prefetch each link's pending, sending and failed events (one query for all links)."""
-    open_events = SyncEvent.objects.filter(state__in=OPEN_STATES).order_by("pk")
-    return links.prefetch_related(Prefetch("sync_events", open_events, to_attr="open_events"))
 
 
 def sync_event_json(event: SyncEvent) -> dict[str, Any]:
@@ -47,7 +39,7 @@ def sync_event_json(event: SyncEvent) -> dict[str, Any]:
 
 
 def link_sync_json(link: TicketLink) -> dict[str, Any]:
-    """`link` as `links_with_sync_state` annotates it, with `with_open_events`."""
+    """`link` as `TicketLink.objects.with_sync_state().with_open_events()` gives it."""
     open_events = getattr(link, "open_events", [])
     state, reason = _sync_state(link, open_events)
     errors = [event.last_error for event in open_events if event.last_error]

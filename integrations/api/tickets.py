@@ -1,5 +1,6 @@
-"""Ticket operations through the JSON API: an anomaly's ticket links, creating a Jira issue,
-searching Jira, and the Create Ticket form's specification.
+"""Ticket operations through the JSON API: an anomaly's ticket links, creating a remote
+ticket, searching the remote, and the Create Ticket form's specification, for whichever
+connector is connected.
 
 The views reuse the page's own form building and services, so the API validates and refuses
 exactly as the anomaly page does.
@@ -14,7 +15,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 
 from anomalies.api import user_json
 from anomalies.api_http import (
@@ -29,15 +30,14 @@ from anomalies.permissions import Action, AnomalyAccess, get_anomaly_access
 from anomalies.validation import UNCLEAN_TEXT_MESSAGE, CleanInputForm, is_clean_text
 
 from .. import services
-
-# The page's own steps, so the API cannot drift from it.
-from ..create_flow import (
-    build_create_form,
+from ..connectors import CreateFormSpec, FieldKind, FormField, RemoteTicket
+from ..create_flow import (  # the page's own steps, so the API cannot drift from it
+    bound_create_form,
     default_summary,
-    load_create_metadata,
+    describe_create_form,
     submit_create_form,
 )
-from ..jira import IssueSummary, JiraCredentialsRejected, JiraError, JiraHostNotAllowed
+from ..errors import ConnectorError, CredentialsRejected, HostRefused
 from ..models import (
     CredentialsUnreadable,
     SyncEvent,
@@ -45,12 +45,8 @@ from ..models import (
     TicketingIntegration,
     TicketLink,
 )
-from ..sections import links_with_sync_state
-from ..ticket_forms import CUSTOM_PREFIX, CreateTicketForm
-from ..views.tickets import broken_reference_refusal
-from .sync_events import link_sync_json, with_open_events
+from .sync_events import link_sync_json
 
-STANDARD_TICKET_KEYS = ("project", "issue_type", "summary", "description", "priority", "assignee")
 CUSTOM_FIELDS_KEY = "fields"
 
 # --- what every ticket operation needs -----------------------------------------------------
@@ -66,18 +62,19 @@ def _integration_to_use() -> TicketingIntegration:
 
 
 def _ticket_failure(error: services.TicketError, *, field: str) -> ApiError:
-    """Jira refusing the request is the client's to fix (400); Jira unreachable, failing,
-    refusing our own credentials, or a host the host policy refuses is not (502). The service
-    raises TicketError while handling the JiraError, so that error is its context."""
+    """The remote refusing the request is the client's to fix (400); the remote unreachable,
+    failing, refusing our own credentials, or a host the host policy refuses is not (502).
+    The service raises TicketError while handling the ConnectorError, so that error is its
+    context."""
     cause = error.__context__
-    if isinstance(cause, JiraError) and (
-        not cause.permanent or isinstance(cause, JiraCredentialsRejected | JiraHostNotAllowed)
+    if isinstance(cause, ConnectorError) and (
+        not cause.permanent or isinstance(cause, CredentialsRejected | HostRefused)
     ):
         return ApiError(HTTPStatus.BAD_GATEWAY, error.message)
     return ApiError(HTTPStatus.BAD_REQUEST, error.message, fields={field: error.message})
 
 
-def _jira_unreachable(error: JiraError) -> ApiError:
+def _remote_unreachable(error: ConnectorError) -> ApiError:
     return ApiError(HTTPStatus.BAD_GATEWAY, f"{error.message} {error.hint}".strip())
 
 
@@ -94,8 +91,9 @@ def _require_level_anywhere(user: User, action: Action) -> None:
 
 
 def ticket_link_json(link: TicketLink) -> dict[str, Any]:
-    """A link as `links_with_sync_state` annotates it: what the Linked Tickets section shows,
-    and each pending or failed event (`sync.events`) with the id a retry takes."""
+    """A link as `TicketLink.objects.with_sync_state` annotates it: what the Linked Tickets
+    section shows, and each pending or failed event (`sync.events`) with the id a retry
+    takes."""
     return {
         "id": link.pk,
         "issue_key": link.issue_key,
@@ -124,7 +122,8 @@ def _status_json(link: TicketLink) -> dict[str, str]:
 
 
 def _links(anomaly: Anomaly):
-    return with_open_events(links_with_sync_state(anomaly.pk).select_related("linked_by"))
+    links = TicketLink.objects.current().filter(anomaly=anomaly).with_sync_state()
+    return links.with_open_events().select_related("linked_by")
 
 
 def links_json(access: AnomalyAccess) -> list[dict[str, Any]]:
@@ -132,7 +131,7 @@ def links_json(access: AnomalyAccess) -> list[dict[str, Any]]:
 
 
 class LinkIssueForm(CleanInputForm):
-    issue = forms.CharField(max_length=500, help_text="An issue key (DQ-12) or its browse URL.")
+    issue = forms.CharField(max_length=500, help_text="A ticket key (DQ-12) or its browse URL.")
 
 
 @api_view("GET", "POST")
@@ -144,14 +143,14 @@ def ticket_links(request: HttpRequest, anomaly_id: int):
 
 
 def _link_issue(request: HttpRequest, anomaly_id: int) -> JsonResponse:
-    """Link an existing issue; Jira is only read. Words to search for are refused here."""
+    """Link an existing ticket; the remote is only read. Words to search for are refused."""
     access = get_anomaly_access(request.user, anomaly_id, Action.LINK_TICKET)
     payload = read_json(request)
     text = clean_json(LinkIssueForm(payload), payload)["issue"]
     integration = _integration_to_use()
     try:
-        with services.client_for(integration) as client:
-            query = services.parse_link_query(text, client)
+        with services.connector_for(integration) as connector:
+            query = services.parse_link_query(text, connector)
         if query.key is None:
             raise ApiError(
                 HTTPStatus.BAD_REQUEST,
@@ -178,7 +177,7 @@ def _refuse_duplicate(anomaly: Anomaly, integration: TicketingIntegration, key: 
 
 @api_view("DELETE")
 def ticket_link(request: HttpRequest, anomaly_id: int, link_id: int):
-    """Remove a link: immediate, Jira untouched, pending comments to that issue cancelled."""
+    """Remove a link: immediate, the remote untouched, pending notes to it cancelled."""
     access = get_anomaly_access(request.user, anomaly_id, Action.LINK_TICKET)
     link = (
         TicketLink.objects.current()
@@ -203,33 +202,35 @@ IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 @api_view("POST")
 def create_ticket(request: HttpRequest, anomaly_id: int):
-    """The page's seven fields, plus `fields` for the issue type's required custom fields.
+    """The form's fields by name, plus `fields` for the remote's required custom fields (by
+    the remote's field ids), as the form specification describes them.
 
-    An `Idempotency-Key` header makes retries safe: the same key returns the issue created the
-    first time (200) instead of a second one. A lost Jira answer is looked up before answering:
-    201 with the issue found, or 502 saying whether anything may have been created."""
+    An `Idempotency-Key` header makes retries safe: the same key returns the ticket created
+    the first time (200) instead of a second one. A lost answer is looked up before
+    answering: 201 with the ticket found, or 502 saying whether anything may have been
+    created."""
     access = get_anomaly_access(request.user, anomaly_id, Action.CREATE_TICKET)
     key = _idempotency_key(request)
     payload = read_json(request)
     integration = _integration_to_use()
-    values = _ticket_form_values(payload, access.anomaly, integration)
+    values = _ticket_form_values(payload, access.anomaly)
     try:
-        form = build_create_form(integration, access.anomaly, values, False)
-    except JiraError as error:
-        raise _jira_unreachable(error) from None
-    _refuse_unknown_custom_fields(form, payload.get(CUSTOM_FIELDS_KEY) or {})
+        spec = describe_create_form(integration, values)
+    except ConnectorError as error:
+        raise _remote_unreachable(error) from None
+    form = bound_create_form(integration, spec, _form_data(spec, values, payload))
     try:
         result = (
             submit_create_form(form, integration, access.anomaly, by=request.user, token=key)
             if form.is_valid()
             else None
         )
-    except services.TicketError as error:  # Jira failed: never the client's input to fix
+    except services.TicketError as error:  # the remote failed: never the client's to fix
         raise ApiError(
             HTTPStatus.BAD_GATEWAY, error.message, outcome_unknown=error.outcome_unknown
         ) from None
-    if result is None:  # the form's or Jira's refusal, placed on the fields as on the page
-        raise invalid_form(form, message="The ticket was not created.", rename=_api_field_name)
+    if result is None:  # the form's or the remote's refusal, placed as on the page
+        raise invalid_form(form, message="The ticket was not created.", rename=_api_names(spec))
     status = HTTPStatus.OK if result.how == "already_created" else HTTPStatus.CREATED
     body = {
         **ticket_link_json(_links(access.anomaly).get(pk=result.link.pk)),
@@ -250,29 +251,27 @@ def _idempotency_key(request: HttpRequest) -> str | None:
     return f"api:{key}"
 
 
-def _ticket_form_values(
-    payload: dict[str, Any], anomaly: Anomaly, integration: TicketingIntegration
-) -> dict[str, Any]:
-    """The JSON body as the Create Ticket form's data; the defaults are the page's."""
-    allowed = {*STANDARD_TICKET_KEYS, "labels", CUSTOM_FIELDS_KEY}
-    errors = {key: "Unknown field." for key in payload if key not in allowed}
-    for key in STANDARD_TICKET_KEYS:
-        value = payload.get(key, "")
-        if isinstance(value, bool) or not isinstance(value, str | int):  # ids may be numbers
+def _ticket_form_values(payload: dict[str, Any], anomaly: Anomaly) -> dict[str, Any]:
+    """The JSON body's own fields, each a text (ids may be numbers) or a list of texts;
+    a left-out summary is the one the page pre-fills."""
+    errors = {}
+    for key, value in payload.items():
+        if key == CUSTOM_FIELDS_KEY:
+            if not isinstance(value, dict):
+                errors[key] = "Give an object of the remote's field ids and values."
+        elif isinstance(value, list):
+            if not _strings(value):
+                errors[key] = "Give a list of texts, or one comma-separated text."
+        elif isinstance(value, bool) or not isinstance(value, str | int):
             errors[key] = "Give a text."
-    labels = payload.get("labels", [])
-    if not isinstance(labels, str) and not _strings(labels):
-        errors["labels"] = "Give a list of labels, or one comma-separated text."
-    custom = payload.get(CUSTOM_FIELDS_KEY, {})
-    if not isinstance(custom, dict):
-        errors[CUSTOM_FIELDS_KEY] = "Give an object of Jira field ids and values."
     if errors:
         raise ApiError(HTTPStatus.BAD_REQUEST, "Some values are not valid.", fields=errors)
-    values = {key: str(payload.get(key, "")) for key in STANDARD_TICKET_KEYS}
-    values["project"] = values["project"] or integration.default_project_key
-    values["summary"] = str(payload.get("summary", default_summary(anomaly)))
-    values["labels"] = labels if isinstance(labels, str) else ",".join(labels)
-    values.update({CUSTOM_PREFIX + key: value for key, value in custom.items()})
+    values = {
+        key: value if isinstance(value, list) else str(value)
+        for key, value in payload.items()
+        if key != CUSTOM_FIELDS_KEY
+    }
+    values.setdefault("summary", default_summary(anomaly))
     return values
 
 
@@ -280,28 +279,55 @@ def _strings(value) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _refuse_unknown_custom_fields(form: CreateTicketForm, custom: dict[str, Any]) -> None:
-    unknown = [key for key in custom if CUSTOM_PREFIX + key not in form.fields]
+def _form_data(spec: CreateFormSpec, values: dict[str, Any], payload: dict) -> QueryDict:
+    """The values as the page's form would post them: the scope defaults to the one the
+    specification chose (the integration's default), tags may come as a list, custom fields
+    come from `fields` by the remote's ids. Anything the form does not have is refused."""
+    by_name = {field.name: field for field in spec.fields if not field.remote_name}
+    by_remote = {field.remote_name: field for field in spec.fields if field.remote_name}
+    custom = payload.get(CUSTOM_FIELDS_KEY) or {}
+    unknown = {key: "Unknown field." for key in values if key not in by_name}
+    unknown |= {
+        f"{CUSTOM_FIELDS_KEY}.{key}": "Not a field to fill in."
+        for key in custom
+        if key not in by_remote
+    }
     if unknown:
-        raise ApiError(
-            HTTPStatus.BAD_REQUEST,
-            "Only the issue type's required custom fields can be set.",
-            fields={f"{CUSTOM_FIELDS_KEY}.{key}": "Not a field to fill in." for key in unknown},
-        )
+        raise ApiError(HTTPStatus.BAD_REQUEST, "Some values are not valid.", fields=unknown)
+    if spec.scope_field:
+        values.setdefault(spec.scope_field, spec.scope)
+    data = QueryDict(mutable=True)
+    for name, value in values.items():
+        _put(data, by_name[name], value)
+    for remote_name, value in custom.items():
+        _put(data, by_remote[remote_name], value)
+    return data
 
 
-def _api_field_name(form_field: str) -> str:
-    if form_field.startswith(CUSTOM_PREFIX):
-        return f"{CUSTOM_FIELDS_KEY}.{form_field.removeprefix(CUSTOM_PREFIX)}"
-    return form_field
+def _put(data: QueryDict, field: FormField, value: Any) -> None:
+    if isinstance(value, list) and field.kind == FieldKind.TAGS:
+        value = ",".join(value)
+    data.setlist(field.name, [str(v) for v in value] if isinstance(value, list) else [str(value)])
 
 
-# --- searching Jira and the form's specification ---------------------------------------------
+def _api_names(spec: CreateFormSpec):
+    """The API's name for a form field: custom fields live under `fields.<remote id>`."""
+    remote = {field.name: field.remote_name for field in spec.fields if field.remote_name}
+
+    def rename(form_field: str) -> str:
+        if form_field in remote:
+            return f"{CUSTOM_FIELDS_KEY}.{remote[form_field]}"
+        return form_field
+
+    return rename
+
+
+# --- searching and the form's specification --------------------------------------------------
 
 
 @api_view("GET")
 def search_tickets(request: HttpRequest):
-    """Issues by key or words, for linking: needs Author somewhere, as linking does."""
+    """Tickets by key or words, for linking: needs Author somewhere, as linking does."""
     _require_level_anywhere(request.user, Action.LINK_TICKET)
     integration = _integration_to_use()
     words = request.GET.get("query", "").strip()
@@ -309,116 +335,140 @@ def search_tickets(request: HttpRequest):
         raise ApiError(
             HTTPStatus.BAD_REQUEST,
             "Say what to search for.",
-            fields={"query": "Give an issue key or words from its summary."},
+            fields={"query": "Give a ticket key or words from its summary."},
         )
     try:
-        issues = services.search_issues(integration, words)
+        tickets = services.search_tickets(integration, words)
     except services.TicketError as error:
         raise _ticket_failure(error, field="query") from None
-    with services.client_for(integration) as client:
-        results = [_issue_json(issue, client.browse_url(issue.key)) for issue in issues]
+    with services.connector_for(integration) as connector:
+        results = [_ticket_json(ticket, connector.browse_url(ticket.key)) for ticket in tickets]
     return JsonResponse({"results": results})
 
 
-def _issue_json(issue: IssueSummary, url: str) -> dict[str, Any]:
+def _ticket_json(ticket: RemoteTicket, url: str) -> dict[str, Any]:
+    status = ticket.status
     return {
-        "id": issue.id,
-        "key": issue.key,
-        "summary": issue.summary,
-        "status": {"name": issue.status_name, "category": issue.status_category_key},
+        "id": ticket.id,
+        "key": ticket.key,
+        "summary": ticket.summary,
+        "status": {
+            "name": status.name if status else "",
+            "category": str(status.category) if status else "unknown",
+        },
         "url": url,
     }
 
 
 @api_view("GET")
 def form_specification(request: HttpRequest):
-    """The Create Ticket form as JSON: the seven fields and the required custom ones, with
-    their choices from Jira. `assignee_query` fills the assignee's choices."""
+    """The Create Ticket form as JSON, described by the connected connector, with the
+    choices the remote offers. A field that reloads the form (Jira: project, issue type,
+    assignee_query) may be passed as a query parameter."""
     _require_level_anywhere(request.user, Action.CREATE_TICKET)
     integration = _integration_to_use()
-    asked = {key: request.GET.get(key, "") for key in ("project", "issue_type", "assignee_query")}
+    asked = {key: request.GET.get(key, "") for key in request.GET}
     unclean = {
         key: UNCLEAN_TEXT_MESSAGE for key, value in asked.items() if not is_clean_text(value)
     }
     if unclean:
         raise ApiError(HTTPStatus.BAD_REQUEST, "Some values are not valid.", fields=unclean)
     try:
-        with services.client_for(integration) as client:
-            metadata = load_create_metadata(client, integration, asked)
-    except JiraError as error:
-        raise _jira_unreachable(error) from None
-    _refuse_fallback(asked, metadata)
-    form = CreateTicketForm(**metadata["choices"])
-    defaults = {"project": metadata["project_key"], "issue_type": metadata["issue_type_id"]}
+        spec = describe_create_form(integration, asked)
+    except ConnectorError as error:
+        raise _remote_unreachable(error) from None
+    _refuse_fallback(asked, spec, integration.connector_class.name)
+    form = bound_create_form(integration, spec, None)
     return JsonResponse(
         {
-            "project": metadata["project_key"],
-            "issue_type": metadata["issue_type_id"],
+            **({spec.scope_field: spec.scope} if spec.scope_field else {}),
+            **{
+                field.name: field.initial
+                for field in spec.fields
+                if field.refreshes_form and field.kind == FieldKind.CHOICE
+            },
             "fields": [
-                _field_json(name, field, defaults.get(name))
-                for name, field in form.fields.items()
-                if name not in ("assignee_query", "request_token")
+                _field_json(field, form.fields[field.name], spec, integration)
+                for field in spec.fields
+                if field.kind != FieldKind.SEARCH
             ],
-            "unsupported_required_fields": form.unsupported_required,
+            "unsupported_required_fields": list(spec.unsupported),
         }
     )
 
 
-def _refuse_fallback(asked: dict[str, str], metadata: dict[str, Any]) -> None:
-    # The page quietly falls back to the default project or first issue type; a client that
-    # asked for one should hear that Jira does not offer it.
-    chosen = {"project": metadata["project_key"], "issue_type": metadata["issue_type_id"]}
+def _refuse_fallback(asked: dict[str, str], spec: CreateFormSpec, name: str) -> None:
+    # The page quietly falls back to the default scope or the first type; a client that
+    # asked for one should hear that the remote does not offer it.
     wrong = {
-        key: "Jira does not offer this here."
-        for key in chosen
-        if asked[key] not in ("", chosen[key])
+        field.name: f"{name} does not offer this here."
+        for field in spec.fields
+        if field.refreshes_form
+        and field.kind == FieldKind.CHOICE
+        and asked.get(field.name, "") not in ("", field.initial)
     }
     if wrong:
         raise ApiError(HTTPStatus.BAD_REQUEST, "Some values are not valid.", fields=wrong)
 
 
-FIELD_TYPES = (
-    (forms.MultipleChoiceField, "multi_choice"),
-    (forms.ChoiceField, "choice"),
-    (forms.DecimalField, "number"),
-    (forms.DateField, "date"),
-    (forms.CharField, "string"),
-)
-# How the API takes the fields whose page input differs.
-TYPE_OVERRIDES = {"labels": "labels", "assignee": "account_id", "description": "text"}
-HELP_OVERRIDES = {
-    "summary": "Left out, it is “Anomaly #<id>: <description>”, as the page pre-fills it.",
-    "labels": "A list of labels, or one comma-separated text; Jira labels cannot contain spaces.",
-    "assignee": "A Jira account id; pass assignee_query= to list assignable users.",
+API_TYPES = {
+    FieldKind.TEXT: "string",
+    FieldKind.TEXTAREA: "text",
+    FieldKind.CHOICE: "choice",
+    FieldKind.MULTI_CHOICE: "multi_choice",
+    FieldKind.NUMBER: "number",
+    FieldKind.DATE: "date",
+    FieldKind.TAGS: "labels",
 }
+SUMMARY_HELP = "Left out, it is “Anomaly #<id>: <description>”, as the page pre-fills it."
 
 
-def _field_json(name: str, field: forms.Field, default: str | None) -> dict[str, Any]:
-    kind = TYPE_OVERRIDES.get(name) or next(t for cls, t in FIELD_TYPES if isinstance(field, cls))
-    spec: dict[str, Any] = {
-        "name": _api_field_name(name),
-        "label": str(field.label or name.replace("_", " ").capitalize()),
+def _field_json(
+    described: FormField,
+    field: forms.Field,
+    spec: CreateFormSpec,
+    integration: TicketingIntegration,
+) -> dict[str, Any]:
+    kind = API_TYPES[described.kind]
+    if described.remote_type and not described.remote_name:
+        kind = described.remote_type  # e.g. Jira's "account_id" for the assignee
+    spec_json: dict[str, Any] = {
+        "name": _api_names(spec)(described.name),
+        "label": described.label,
         "type": kind,
         "required": field.required,
-        "default": default,
-        "help_text": HELP_OVERRIDES.get(name, str(field.help_text)),
+        "default": described.initial if described.initial not in ("", None) else None,
+        "help_text": _help(described, integration),
     }
     if isinstance(field, forms.ChoiceField):
-        spec["choices"] = [{"value": v, "label": str(label)} for v, label in field.choices if v]
-    if getattr(field, "max_length", None):
-        spec["max_length"] = field.max_length
-    return spec
+        spec_json["choices"] = [
+            {"value": v, "label": str(label)} for v, label in field.choices if v
+        ]
+    if described.max_length:
+        spec_json["max_length"] = described.max_length
+    return spec_json
+
+
+def _help(described: FormField, integration: TicketingIntegration) -> str:
+    if described.name == "summary":
+        return SUMMARY_HELP
+    if described.kind == FieldKind.TAGS:
+        what, name = described.label.lower(), integration.connector_class.name
+        return (
+            f"A list of {what}, or one comma-separated text; {name} {what} cannot contain spaces."
+        )
+    return described.help_text
 
 
 @api_view("POST")
 def retry_sync_event(request: HttpRequest, event_id: int):
     """Send a failed comment again (the Retry button): Author on the anomaly's datastore."""
-    event = SyncEvent.objects.select_related("link").filter(pk=event_id).first()
+    event = SyncEvent.objects.select_related("link__integration").filter(pk=event_id).first()
     if event is None:
         raise Http404("No such sync event.")
     get_anomaly_access(request.user, event.link.anomaly_id, Action.LINK_TICKET)
     if event.link.is_broken:
-        raise ApiError(HTTPStatus.CONFLICT, broken_reference_refusal(event.link.issue_key))
+        raise ApiError(HTTPStatus.CONFLICT, event.link.broken_reference_refusal)
     if event.state != SyncState.FAILED:
         raise ApiError(
             HTTPStatus.CONFLICT, f"Only a failed event can be retried; this one is {event.state}."

@@ -1,7 +1,12 @@
-"""Jira Cloud REST v3 client: plain Python + requests, no Django.
+"""Everything Jira: the Jira connector behind ``integrations/connectors.py``.
 
-``client`` talks to Jira, ``errors`` says what went wrong and whether to retry, ``adf`` builds
-the Atlassian Document Format bodies Jira v3 takes.
+``client`` talks to Jira Cloud REST v3 (plain Python + requests, no Django), ``errors`` says
+what went wrong and whether to retry (each class also a neutral ``integrations.errors`` one),
+``adf`` builds the Atlassian Document Format bodies Jira v3 takes. ``connector`` implements
+the interface with them, helped by ``checks`` (the connection test), ``create_form`` (create
+metadata as the neutral form, and back) and ``help``; ``webhook``, ``views`` and ``routes``
+are Jira's webhook, registered through ``JiraConnector.urls``. Nothing outside this package
+imports it.
 """
 
 from .client import JiraClient

@@ -5,6 +5,9 @@ worded after the Troubleshooting table of the Jira integration FAQ), ``permanent
 same call may succeed later, so a worker should retry) and ``outcome_unknown`` (True: a write
 was sent but we cannot tell whether Jira applied it; look for it before sending it again).
 
+Each class also subclasses the neutral error of ``integrations/errors.py`` it stands for, so
+services catch the neutral ones and never name these.
+
 Nothing here may ever hold the API token, the ``email:token`` pair or the Authorization
 header: errors keep no request or response object, break the exception chain of ``requests``
 (whose exceptions carry the prepared request, headers included) and scrub every text taken
@@ -24,6 +27,19 @@ from urllib.parse import urlsplit
 
 import requests
 from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
+
+from ..errors import (
+    ConnectorError,
+    CredentialsRejected,
+    Forbidden,
+    HostRefused,
+    NotFound,
+    PayloadTooLarge,
+    RateLimited,
+    RejectedInput,
+    Transient,
+    UnexpectedResponse,
+)
 
 HINT_CONNECTION_FAILED = (
     "Verify the host URL format (https://your-domain.atlassian.net), check the credentials "
@@ -74,33 +90,11 @@ REDACTED = "[redacted]"
 Clock = Callable[[], datetime]
 
 
-class JiraError(Exception):
-    """Base of every error the Jira client raises."""
+class JiraError(ConnectorError):
+    """Base of every error the Jira client raises; each one is also the neutral error of
+    ``integrations/errors.py`` it stands for, which is what services catch."""
 
     default_hint: ClassVar[str] = HINT_UNEXPECTED
-    default_permanent: ClassVar[bool] = True
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        hint: str | None = None,
-        permanent: bool | None = None,
-        status_code: int | None = None,
-        outcome_unknown: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint or self.default_hint
-        self.permanent = self.default_permanent if permanent is None else permanent
-        self.status_code = status_code
-        self.outcome_unknown = outcome_unknown
-
-    def __str__(self) -> str:
-        return self.message
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.message!r}, status_code={self.status_code!r})"
 
     @classmethod
     def from_answer(cls, prefix: str, answer: _ErrorAnswer) -> JiraError:
@@ -111,44 +105,32 @@ class JiraError(Exception):
         """The subclass's own keyword arguments, taken from a parsed error answer."""
         return {}
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        # Keyword-only arguments defeat BaseException's pickling (Celery pickles errors).
-        return _rebuild_error, (type(self), dict(self.__dict__))
 
-
-def _rebuild_error(cls: type[JiraError], state: dict[str, Any]) -> JiraError:
-    error = cls.__new__(cls)
-    Exception.__init__(error, state.get("message", ""))
-    error.__dict__.update(state)
-    return error
-
-
-class JiraCredentialsRejected(JiraError):
+class JiraCredentialsRejected(JiraError, CredentialsRejected):
     """401, or any answer flagged ``X-Seraph-LoginReason: AUTHENTICATED_FAILED``."""
 
     default_hint = HINT_CREDENTIALS
 
 
-class JiraForbidden(JiraError):
+class JiraForbidden(JiraError, Forbidden):
     """403: authenticated, but not allowed."""
 
     default_hint = HINT_FORBIDDEN
 
 
-class JiraNotFound(JiraError):
+class JiraNotFound(JiraError, NotFound):
     """404. ``what`` names the thing looked for: project, issue, issue_type, site, …"""
 
     def __init__(self, message: str, *, what: str = "resource", **kwargs: Any) -> None:
         kwargs.setdefault("hint", NOT_FOUND_HINTS.get(what, HINT_UNEXPECTED))
-        super().__init__(message, **kwargs)
-        self.what = what
+        super().__init__(message, what=what, **kwargs)
 
     @classmethod
     def _details(cls, answer: _ErrorAnswer) -> dict[str, Any]:
         return {"what": answer.what}
 
 
-class JiraRejectedInput(JiraError):
+class JiraRejectedInput(JiraError, RejectedInput):
     """400/422: Jira's ErrorCollection, split into per-field errors and general messages."""
 
     default_hint = HINT_REJECTED_INPUT
@@ -161,62 +143,42 @@ class JiraRejectedInput(JiraError):
         messages: Iterable[str] = (),
         **kwargs: Any,
     ) -> None:
-        self.field_errors = dict(field_errors or {})
-        self.messages = list(messages)
-        field_hint = next((FIELD_HINTS[f] for f in self.field_errors if f in FIELD_HINTS), None)
+        field_hint = next((FIELD_HINTS[f] for f in field_errors or {} if f in FIELD_HINTS), None)
         kwargs.setdefault("hint", field_hint)
-        super().__init__(message, **kwargs)
+        super().__init__(message, field_errors=field_errors, messages=messages, **kwargs)
 
     @classmethod
     def _details(cls, answer: _ErrorAnswer) -> dict[str, Any]:
         return {"field_errors": answer.field_errors, "messages": answer.messages}
 
 
-class JiraPayloadTooLarge(JiraRejectedInput):
+class JiraPayloadTooLarge(JiraRejectedInput, PayloadTooLarge):
     """413: a per-issue limit (comments, attachments) is reached; retrying cannot help."""
 
     default_hint = HINT_TOO_LARGE
 
 
-class JiraRateLimited(JiraError):
+class JiraRateLimited(JiraError, RateLimited):
     """429. ``retry_after`` (seconds) from ``Retry-After`` or ``X-RateLimit-Reset``."""
 
     default_hint = HINT_RATE_LIMITED
-    default_permanent = False
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
     @classmethod
     def _details(cls, answer: _ErrorAnswer) -> dict[str, Any]:
         return {"retry_after": answer.retry_after}
 
 
-class JiraUnavailable(JiraError):
+class JiraUnavailable(JiraError, Transient):
     """5xx, timeouts and connection failures: transient, retry later."""
 
     default_hint = HINT_UNAVAILABLE
-    default_permanent = False
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        retry_after: float | None = None,
-        is_timeout: bool = False,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
-        self.is_timeout = is_timeout
 
     @classmethod
     def _details(cls, answer: _ErrorAnswer) -> dict[str, Any]:
         return {"retry_after": answer.retry_after}
 
 
-class JiraHostNotAllowed(JiraError):
+class JiraHostNotAllowed(JiraError, HostRefused):
     """The host resolves to an address the host policy refuses; nothing was sent to it.
 
     Permanent: only a new host URL or an operator's allow-list can change the answer.
@@ -225,7 +187,7 @@ class JiraHostNotAllowed(JiraError):
     default_hint = HINT_HOST_NOT_ALLOWED
 
 
-class JiraUnexpectedResponse(JiraError):
+class JiraUnexpectedResponse(JiraError, UnexpectedResponse):
     """A redirect, a non-JSON success body or an unexpected status: most likely a wrong host."""
 
 

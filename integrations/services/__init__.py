@@ -1,10 +1,9 @@
 """Services of the ticketing side: connection, ticket operations, and the sync outbox."""
 
-from .clients import Credentials, client_for, host_policy
+from ..connectors import Check, ConnectionReport, Credentials
+from .clients import connector_for, host_policy, open_connector
 from .connection import (
     AlreadyConnected,
-    Check,
-    ConnectionReport,
     check_connection,
     check_edited_connection,
     connect_integration,
@@ -24,7 +23,7 @@ from .sync import (
 )
 from .tickets import (
     LinkQuery,
-    NewIssue,
+    NewTicket,
     TicketError,
     create_ticket,
     create_ticket_once,
@@ -32,7 +31,7 @@ from .tickets import (
     parse_link_query,
     refresh_ticket_statuses,
     remove_ticket_link,
-    search_issues,
+    search_tickets,
 )
 
 __all__ = [
@@ -42,20 +41,21 @@ __all__ = [
     "CreateResult",
     "Credentials",
     "LinkQuery",
-    "NewIssue",
+    "NewTicket",
     "TicketError",
     "cancel_pending_events",
     "check_connection",
     "check_edited_connection",
-    "client_for",
     "connect_integration",
     "connected_integration",
+    "connector_for",
     "create_ticket",
     "create_ticket_once",
     "deliver_sync_event",
     "disconnect_integration",
     "host_policy",
     "link_existing_issue",
+    "open_connector",
     "parse_link_query",
     "queue_sync_events",
     "record_test",
@@ -63,7 +63,7 @@ __all__ = [
     "remove_ticket_link",
     "resume_integration",
     "retry_sync_event",
-    "search_issues",
+    "search_tickets",
     "sweep_sync_events",
     "update_integration",
 ]

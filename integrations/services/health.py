@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q
 from django.utils import timezone
 
-from ..models import SyncEvent, SyncState, TicketingIntegration, WorkerHeartbeat
+from ..models import AlertNotice, SyncEvent, SyncState, TicketingIntegration, WorkerHeartbeat
 
 
 @dataclasses.dataclass(frozen=True)
@@ -19,6 +19,8 @@ class SyncHealth:
     oldest_pending_age: timedelta | None
     recent_problems: list[SyncEvent]
     integration: TicketingIntegration | None
+    # The last message of each alert cause (services/alerts.py), newest first.
+    alerts: list[AlertNotice] = dataclasses.field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
@@ -47,6 +49,7 @@ def sync_health(*, problems: int = 10) -> SyncHealth:
         oldest_pending_age=(now - oldest) if oldest else None,
         recent_problems=list(recent),
         integration=TicketingIntegration.objects.connected().first(),
+        alerts=list(AlertNotice.objects.all()[:problems]),
     )
 
 
@@ -67,6 +70,12 @@ def format_health(health: SyncHealth) -> list[str]:
     for event in health.recent_problems:
         problem = event.finished_reason or event.last_error
         lines.append(f"  #{event.pk} {event.link.issue_key} {event.state}: {problem}")
+    for notice in health.alerts:
+        held = f" ({notice.held_back} held back since)" if notice.held_back else ""
+        lines.append(
+            f"  Alert {notice.cause} sent {notice.last_sent_at:%Y-%m-%d %H:%M} UTC to "
+            f"{notice.recipients} recipient(s){held}: {notice.title}"
+        )
     lines.append("Status: " + ("healthy" if health.healthy else "NEEDS ATTENTION"))
     return lines
 

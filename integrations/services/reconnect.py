@@ -1,7 +1,7 @@
-"""Reconnecting to the same Jira site keeps its links.
+"""Reconnecting to the same site keeps its links.
 
 The FAQ's remedy for an "Unknown" status or a regenerated token is "disconnect and reconnect".
-A connection to the same connector and the same (normalised) host is the same Jira: the
+A connection to the same connector and the same (normalised) host is the same site: the
 links its earlier connections left as history are re-attached to the new one, refresh at once
 and sync again from the moment of reconnection. Comments owed while it was disconnected are
 kept as cancelled events and sent only when someone asks (per anomaly or in bulk). A different
@@ -21,22 +21,29 @@ from django.utils import timezone
 from anomalies.models import Anomaly, HistoryEntry, User
 
 from ..broker import publish
-from ..jira import normalize_host_url
-from ..models import IntegrationState, SyncEvent, SyncState, TicketingIntegration, TicketLink
-from .sync import enqueue_deliveries
+from ..connectors import get_connector
+from ..models import (
+    ChangeKind,
+    IntegrationState,
+    SyncEvent,
+    SyncState,
+    TicketingIntegration,
+    TicketLink,
+)
+from .sync import REFRESH_TASK, enqueue_deliveries, note_text
 
 DISCONNECTED_REASON = "The integration was disconnected."
 MISSED_REASON = "Not sent: the integration was disconnected at the time."
 MISSED_REASONS = (DISCONNECTED_REASON, MISSED_REASON)
 
 
-def same_site(first: str, second: str) -> bool:
-    return _site(first) == _site(second)
+def same_site(connector: str, first: str, second: str) -> bool:
+    return _site(connector, first) == _site(connector, second)
 
 
-def _site(host_url: str) -> str:
+def _site(connector: str, host_url: str) -> str:
     try:
-        return normalize_host_url(host_url, allow_insecure_loopback=True)
+        return get_connector(connector).normalize_host_url(host_url, allow_insecure_loopback=True)
     except ValueError:
         return host_url.strip().lower().rstrip("/")
 
@@ -46,7 +53,7 @@ def earlier_connections_to(connector: str, host_url: str) -> list[TicketingInteg
     disconnected = TicketingIntegration.objects.filter(
         connector=connector, state=IntegrationState.DISCONNECTED
     )
-    return [past for past in disconnected if same_site(past.host_url, host_url)]
+    return [past for past in disconnected if same_site(connector, past.host_url, host_url)]
 
 
 def history_links_of(integration: TicketingIntegration) -> QuerySet[TicketLink]:
@@ -94,11 +101,12 @@ def reattach_history_link(
 
 
 def _record_reattached(links, integration: TicketingIntegration) -> None:
+    kind = f"{integration.connector_class.name} {integration.connector_class.ticket_noun}"
     HistoryEntry.objects.bulk_create(
         HistoryEntry(
             anomaly_id=link.anomaly_id,
             action="ticket_reattached",
-            summary=f"Jira issue {link.issue_key} re-attached: {integration.host_url} was "
+            summary=f"{kind} {link.issue_key} re-attached: {integration.host_url} was "
             "connected again",
         )
         for link in links
@@ -106,10 +114,9 @@ def _record_reattached(links, integration: TicketingIntegration) -> None:
 
 
 def _refresh(link_ids: list[int]) -> None:
-    from ..tasks import refresh_ticket_statuses
 
-    if link_ids:  # one task; it asks Jira for 100 keys per search
-        publish(refresh_ticket_statuses, link_ids=link_ids)
+    if link_ids:  # one task; it reads the statuses in batches
+        publish(REFRESH_TASK, link_ids=link_ids)
 
 
 # --- comments owed while disconnected -------------------------------------------------------
@@ -119,16 +126,14 @@ def hold_missed_events(change) -> None:
     """An anomaly change while its links' integration is disconnected: keep the comment as
     a cancelled event, so it can be sent if the same site is connected again and someone
     asks. Runs inside the change's transaction."""
-    from .sync import comment_text
-
     links = TicketLink.objects.current().filter(
         anomaly=change.anomaly, integration__state=IntegrationState.DISCONNECTED
     )
-    body = comment_text(change) if links else ""
+    body = note_text(change) if links else ""
     SyncEvent.objects.bulk_create(
         SyncEvent(
             link=link,
-            kind=change.kind,
+            kind=ChangeKind(change.kind),
             body=body,
             created_at=change.at,
             state=SyncState.CANCELLED,
@@ -139,7 +144,7 @@ def hold_missed_events(change) -> None:
 
 
 def missed_events(anomaly: Anomaly | None = None) -> QuerySet[SyncEvent]:
-    """Comments of re-attached links that were not sent because Jira was disconnected."""
+    """Notes of re-attached links that were not sent because the site was disconnected."""
     events = SyncEvent.objects.filter(
         state=SyncState.CANCELLED,
         finished_reason__in=MISSED_REASONS,
@@ -176,7 +181,7 @@ def send_missed_events(*, by: User, anomaly: Anomaly | None = None) -> int:
             anomaly_id=anomaly_id,
             actor=by,
             action="sync_replayed",
-            summary="Comments missed while Jira was disconnected are being sent",
+            summary="Notes missed while the site was disconnected are being sent",
         )
         for anomaly_id in anomalies
     )

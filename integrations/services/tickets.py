@@ -1,11 +1,12 @@
-"""Ticket operations on an anomaly: create a Jira issue, link one, remove a link, refresh."""
+"""Ticket operations on an anomaly: create a remote ticket, link one, remove a link, refresh."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import re
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -17,7 +18,8 @@ from anomalies.validation import UNCLEAN_TEXT_MESSAGE, is_clean_text
 
 from .. import outbound
 from ..broker import publish
-from ..jira import IssueSummary, JiraClient, JiraCredentialsRejected, JiraError, JiraNotFound
+from ..connectors import Connector, CreateFormSpec, RemoteTicket, TicketDraft
+from ..errors import ConnectorError, CredentialsRejected, NotFound
 from ..models import (
     CredentialsUnreadable,
     IntegrationState,
@@ -25,7 +27,7 @@ from ..models import (
     TicketingIntegration,
     TicketLink,
 )
-from .clients import client_for, pooled_client_for
+from .clients import connector_for, pooled_connector_for
 from .creating import (
     CreateOutcomeUnknown,
     CreateResult,
@@ -35,11 +37,10 @@ from .creating import (
 )
 from .reconnect import reattach_history_link
 from .refresh_writes import save_refreshed, shown_status
-from .sync import cancel_pending_events
+from .sync import REFRESH_TASK, cancel_pending_events, ticket_words
 
 logger = logging.getLogger(__name__)
 
-ISSUE_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_]*-[0-9]+")
 MAX_SEARCH_RESULTS = 20
 
 
@@ -51,80 +52,72 @@ class TicketError(Exception):
         message: str,
         *,
         field_errors: dict[str, str] | None = None,
-        jira_outage: bool = False,
+        remote_outage: bool = False,
         outcome_unknown: bool = False,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.field_errors = field_errors or {}
-        # Jira unreachable, failing or refusing our credentials: not the user's input to fix.
-        self.jira_outage = jira_outage
-        # A create that Jira may have done: say so, never "nothing was created".
+        # The remote unreachable, failing or refusing our credentials: not the user's input
+        # to fix.
+        self.remote_outage = remote_outage
+        # A create that the remote may have done: say so, never "nothing was created".
         self.outcome_unknown = outcome_unknown
+        # Seconds the ticketing system asked us to wait (a 429's Retry-After), when it did.
+        self.retry_after = retry_after
 
 
 @dataclasses.dataclass(frozen=True)
-class NewIssue:
-    """What the Create Ticket form collected; choices came from Jira's create metadata."""
+class NewTicket:
+    """What the Create Ticket form collected: ``values`` by the connector's field names,
+    choices from the remote's own create metadata (``spec``, the form they came from)."""
 
-    project_key: str
-    issue_type_id: str
+    scope: str
     summary: str
     description: str = ""
-    priority_id: str = ""
-    labels: tuple[str, ...] = ()
-    assignee_account_id: str = ""
-    extra_fields: dict = dataclasses.field(default_factory=dict)
+    values: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    spec: CreateFormSpec | None = None
 
-    def jira_fields(self, anomaly: Anomaly, *, linked_at) -> dict:
-        fields = {
-            "project": {"key": self.project_key},
-            "issuetype": {"id": self.issue_type_id},
-            "summary": self.summary,
-            "description": outbound.issue_description(
-                anomaly,
-                user_description=self.description,
-                linked_at=linked_at,
-                site_url=settings.SITE_URL,
-            ),
-            **self.extra_fields,
-        }
-        if self.priority_id:
-            fields["priority"] = {"id": self.priority_id}
-        if self.labels:
-            fields["labels"] = list(self.labels)
-        if self.assignee_account_id:
-            fields["assignee"] = {"accountId": self.assignee_account_id}
-        return fields
+    def draft(self, anomaly: Anomaly, *, linked_at) -> TicketDraft:
+        description = outbound.issue_description(
+            anomaly,
+            user_description=self.description,
+            linked_at=linked_at,
+            site_url=settings.SITE_URL,
+        )
+        values = {"summary": self.summary, **self.values}
+        return TicketDraft(self.scope, self.summary, description, values, self.spec)
 
 
 def create_ticket(
     anomaly: Anomaly,
-    issue: NewIssue,
+    ticket: NewTicket,
     *,
     integration: TicketingIntegration,
     by: User,
     token: str | None = None,
 ) -> TicketLink:
-    """Create the Jira issue (synchronously), then store the link. Raises TicketError."""
-    return create_ticket_once(anomaly, issue, integration=integration, by=by, token=token).link
+    """Create the remote ticket (synchronously), then store the link. Raises TicketError."""
+    return create_ticket_once(anomaly, ticket, integration=integration, by=by, token=token).link
 
 
 def create_ticket_once(
     anomaly: Anomaly,
-    issue: NewIssue,
+    ticket: NewTicket,
     *,
     integration: TicketingIntegration,
     by: User,
     token: str | None = None,
 ) -> CreateResult:
-    """Create the issue once per ``token`` (the submitted form's): a repeat of the same form
-    returns the issue created the first time, and a lost answer is looked up by marker
+    """Create the ticket once per ``token`` (the submitted form's): a repeat of the same form
+    returns the ticket created the first time, and a lost answer is looked up by marker
     (services/creating.py). Without a token, the request is its own form. Raises TicketError."""
     linked_at = timezone.now()
+    words = integration.connector_class.name
 
-    def store(client: JiraClient, found: IssueSummary, fresh: bool) -> TicketLink:
-        details = _fetch_quietly(client, found.key) if fresh else found
+    def store(connector: Connector, found: RemoteTicket, fresh: bool) -> TicketLink:
+        details = _fetch_quietly(connector, found.key) if fresh else found
         existing = existing_current_link(anomaly, integration, found.id)
         if existing is not None:  # linked by hand meanwhile: that link is the one
             return existing
@@ -135,39 +128,41 @@ def create_ticket_once(
             origin=TicketLink.Origin.CREATED,
             issue_id=found.id,
             issue_key=found.key,
-            url=client.browse_url(found.key),
-            summary=details.summary if details and details.summary else issue.summary,
+            url=connector.browse_url(found.key),
+            summary=details.summary if details and details.summary else ticket.summary,
             details=details,
         )
 
     try:
         return create_once(
             anomaly,
-            issue.jira_fields(anomaly, linked_at=linked_at),
+            ticket.draft(anomaly, linked_at=linked_at),
             token=token or f"request:{uuid.uuid4()}",
             integration=integration,
             by=by,
             store_link=store,
         )
-    except JiraError as error:
-        raise _ticket_error(error) from None
+    except ConnectorError as error:
+        raise _ticket_error(error, words) from None
     except NothingCreated as lost:
+        noun = integration.connector_class.ticket_noun
         raise TicketError(
-            f"{lost.error.message} Jira's answer was lost, so Qualytics asked Jira: it has no "
-            "issue from this form. Nothing was created; you can submit again.",
-            jira_outage=True,
+            f"{lost.error.message} {words}'s answer was lost, so Qualytics asked {words}: it "
+            f"has no {noun} from this form. Nothing was created; you can submit again.",
+            remote_outage=True,
         ) from None
     except CreateOutcomeUnknown as unknown:
+        noun = integration.connector_class.ticket_noun
         raise TicketError(
-            f"{unknown.reason} Whether Jira created the issue is not known yet: Jira could "
-            "not be asked. Submitting the same form again is safe: Qualytics first looks for "
-            "the issue and links it instead of creating a second one.",
-            jira_outage=True,
+            f"{unknown.reason} Whether {words} created the {noun} is not known yet: {words} "
+            "could not be asked. Submitting the same form again is safe: Qualytics first "
+            f"looks for the {noun} and links it instead of creating a second one.",
+            remote_outage=True,
             outcome_unknown=True,
         ) from None
     except FormReused:
         raise TicketError(
-            "This form was already used for another anomaly. Open Create Jira ticket again."
+            f"This form was already used for another anomaly. Open Create {words} ticket again."
         ) from None
 
 
@@ -179,19 +174,24 @@ def existing_current_link(anomaly: Anomaly, integration, issue_id: str) -> Ticke
     )
 
 
-def _ticket_error(error: JiraError) -> TicketError:
+def _ticket_error(error: ConnectorError, name: str) -> TicketError:
     field_errors = dict(getattr(error, "field_errors", {}) or {})
-    message = error.message if not field_errors else "Jira did not accept some of the fields."
+    message = error.message if not field_errors else f"{name} did not accept some of the fields."
     hint = f" {error.hint}" if error.hint and not field_errors else ""
-    outage = not error.permanent or isinstance(error, JiraCredentialsRejected)
-    return TicketError(f"{message}{hint}", field_errors=field_errors, jira_outage=outage)
+    outage = not error.permanent or isinstance(error, CredentialsRejected)
+    return TicketError(
+        f"{message}{hint}",
+        field_errors=field_errors,
+        remote_outage=outage,
+        retry_after=getattr(error, "retry_after", None),
+    )
 
 
-def _fetch_quietly(client: JiraClient, key: str) -> IssueSummary | None:
-    """The new issue's status; if Jira is slow to answer, the refresh task fills it in."""
+def _fetch_quietly(connector: Connector, key: str) -> RemoteTicket | None:
+    """The new ticket's status; if the remote is slow to answer, the refresh fills it in."""
     try:
-        return client.get_issue(key)
-    except JiraError as error:
+        return connector.get_ticket(key)
+    except ConnectorError as error:
         logger.info("Status of %s not fetched yet: %s", key, error.message)
         return None
 
@@ -206,7 +206,7 @@ def _store_link(
     issue_key: str,
     url: str,
     summary: str,
-    details: IssueSummary | None,
+    details: RemoteTicket | None,
 ) -> TicketLink:
     now = timezone.now()
     reattached = reattach_history_link(anomaly, integration, issue_id)
@@ -233,7 +233,7 @@ def _store_link(
                 anomaly,
                 action=f"ticket_{origin}",
                 actor=by,
-                summary=f"{verb} Jira issue {issue_key}",
+                summary=f"{verb} {ticket_words(link)}",
             )
     except IntegrityError:
         raise TicketError(f"{issue_key} is already linked to this anomaly.") from None
@@ -241,7 +241,7 @@ def _store_link(
     return link
 
 
-def _refreshed(link: TicketLink, details: IssueSummary | None, now) -> TicketLink:
+def _refreshed(link: TicketLink, details: RemoteTicket | None, now) -> TicketLink:
     if details:
         apply_status(link, details, now)
         link.save(update_fields=list(TicketLink.STATUS_FIELDS))
@@ -250,20 +250,13 @@ def _refreshed(link: TicketLink, details: IssueSummary | None, now) -> TicketLin
     return link
 
 
-def apply_status(link: TicketLink, issue: IssueSummary, now) -> None:
-    link.show_status(
-        summary=issue.summary,
-        name=issue.status_name,
-        category_key=issue.status_category_key,
-        at=now,
-    )
+def apply_status(link: TicketLink, ticket: RemoteTicket, now) -> None:
+    link.show_status(summary=ticket.summary, status=ticket.status, at=now)
 
 
 def _refresh_soon(link: TicketLink) -> None:
-    from ..tasks import refresh_ticket_statuses
-
     # If the broker is down, the periodic refresh catches up.
-    transaction.on_commit(lambda: publish(refresh_ticket_statuses, link_ids=[link.pk]))
+    transaction.on_commit(lambda: publish(REFRESH_TASK, link_ids=[link.pk]))
 
 
 # --- linking existing issues ----------------------------------------------------------------
@@ -277,32 +270,34 @@ class LinkQuery:
     words: str
 
 
-def parse_link_query(text: str, client: JiraClient) -> LinkQuery:
+def parse_link_query(text: str, connector: Connector) -> LinkQuery:
     text = text.strip()
     _refuse_unclean(text)
-    if ISSUE_KEY.fullmatch(text):
-        return LinkQuery(key=text.upper(), words="")
+    key = connector.normalize_key(text)
+    if key is not None:
+        return LinkQuery(key=key, words="")
     if text.lower().startswith(("http://", "https://")):
-        key = client.issue_key_from_browse_url(text)
+        key = connector.key_from_url(text)
         if key is None:
             raise TicketError(
-                f"That URL is not an issue of the connected Jira site ({client.host_url})."
+                f"That URL is not an {connector.ticket_noun} of the connected {connector.name} "
+                f"site ({connector.host_url})."
             )
         return LinkQuery(key=key, words="")
     return LinkQuery(key=None, words=text)
 
 
-def search_issues(integration: TicketingIntegration, words: str) -> list[IssueSummary]:
+def search_tickets(integration: TicketingIntegration, words: str) -> list[RemoteTicket]:
     _refuse_unclean(words)
-    with client_for(integration) as client:
+    with connector_for(integration) as connector:
         try:
-            return client.search_issues_by_text(words, limit=MAX_SEARCH_RESULTS)
-        except JiraError as error:
+            return connector.search_tickets(words, limit=MAX_SEARCH_RESULTS)
+        except ConnectorError as error:
             raise TicketError(f"{error.message} {error.hint}") from None
 
 
 def _refuse_unclean(text: str) -> None:
-    """Text Jira could not be sent (docs: README "Input rules") never leaves the app."""
+    """Text no remote could be sent (docs: README "Input rules") never leaves the app."""
     if not is_clean_text(text):
         raise TicketError(UNCLEAN_TEXT_MESSAGE)
 
@@ -310,25 +305,26 @@ def _refuse_unclean(text: str) -> None:
 def link_existing_issue(
     anomaly: Anomaly, issue_key: str, *, integration: TicketingIntegration, by: User
 ) -> TicketLink:
-    """Link an issue that exists and is visible. Jira itself is not modified."""
-    issue_key = issue_key.strip().upper()
+    """Link a ticket that exists and is visible. The remote itself is not modified."""
+    issue_key = integration.connector_class.normalize_key(issue_key) or issue_key.strip()
     if (
         TicketLink.objects.current()
         .filter(anomaly=anomaly, integration=integration, issue_key=issue_key)
         .exists()
     ):
         raise TicketError(f"{issue_key} is already linked to this anomaly.")
-    with client_for(integration) as client:
+    with connector_for(integration) as connector:
         try:
-            issue = client.get_issue(issue_key)
-        except JiraNotFound:
+            issue = connector.get_ticket(issue_key)
+        except NotFound:
+            name = connector.name
             raise TicketError(
-                f"{issue_key} was not found in Jira, or the Jira account cannot see it. "
-                "Check the key, and that the account has access to its project."
+                f"{issue_key} was not found in {name}, or the {name} account cannot see it. "
+                "Check the key, and that the account has access to it."
             ) from None
-        except JiraError as error:
+        except ConnectorError as error:
             raise TicketError(f"{error.message} {error.hint}") from None
-        url = client.browse_url(issue.key)
+        url = connector.browse_url(issue.key)
     return _store_link(
         anomaly,
         integration=integration,
@@ -344,7 +340,7 @@ def link_existing_issue(
 
 @transaction.atomic
 def remove_ticket_link(link: TicketLink, *, by: User) -> None:
-    """Immediate; Jira is untouched; pending comments for this issue are cancelled."""
+    """Immediate; the remote is untouched; pending notes for this ticket are cancelled."""
     link = TicketLink.objects.select_for_update().get(pk=link.pk)
     if link.removed_at:
         return
@@ -360,7 +356,7 @@ def remove_ticket_link(link: TicketLink, *, by: User) -> None:
         link.anomaly,
         action="ticket_removed",
         actor=by,
-        summary=f"Removed link to Jira issue {link.issue_key}",
+        summary=f"Removed link to {ticket_words(link)}",
     )
 
 
@@ -369,7 +365,8 @@ def remove_ticket_link(link: TicketLink, *, by: User) -> None:
 
 @dataclasses.dataclass
 class RefreshResult:
-    """What a refresh did: statuses read, issues found gone, and why Jira could not answer."""
+    """What a refresh did: statuses read, tickets found gone, and why the remote could not
+    answer."""
 
     refreshed: int = 0
     broken: int = 0
@@ -377,13 +374,14 @@ class RefreshResult:
 
 
 def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
-    """Refresh summary and status of current links, 100 keys per JQL call. Returns count."""
+    """Refresh summary and status of current links, in batches (``read_statuses``: Jira
+    reads 100 keys per search). Returns the count refreshed."""
     return refresh_links(link_ids).refreshed
 
 
 def refresh_links(link_ids: list[int] | None = None) -> RefreshResult:
-    """Like refresh_ticket_statuses, telling apart a refresh Jira refused (credentials, an
-    outage: every status Unknown, with the reason) from issues that are gone (broken)."""
+    """Like refresh_ticket_statuses, telling apart a refresh the remote refused (credentials,
+    an outage: every status Unknown, with the reason) from tickets that are gone (broken)."""
     links = TicketLink.objects.current().filter(
         integration__state=IntegrationState.CONNECTED, broken_reason=""
     )
@@ -407,21 +405,25 @@ def _refresh_group(
 ) -> None:
     now = timezone.now()
     try:
-        with pooled_client_for(integration) as client:
-            lookup = client.search_issues_by_keys({link.issue_key for link in links})
-    except (JiraError, CredentialsUnreadable) as error:  # the status becomes Unknown, with why
+        with pooled_connector_for(integration) as connector:
+            lookup = connector.read_statuses({link.issue_key for link in links})
+    except (ConnectorError, CredentialsUnreadable) as error:  # the status becomes Unknown, with why
         reason = _refresh_failure(error)
         TicketLink.objects.filter(pk__in=[link.pk for link in links]).update(
             status_name="", status_category=StatusCategory.UNKNOWN, status_error=reason
         )
         result.errors.append(reason)
         return
+    connector = integration.connector_class
+    gone = (
+        f"The {connector.ticket_noun} was deleted, or the {connector.name} account cannot see it."
+    )
     changed, unchanged = [], []
     for link in links:
         before = shown_status(link)
-        issue = lookup.found.get(link.issue_key.upper())
+        issue = lookup.found.get(connector.normalize_key(link.issue_key) or link.issue_key)
         if issue is None:
-            link.mark_broken("The issue was deleted, or the Jira account cannot see it.", at=now)
+            link.mark_broken(gone, at=now)
             result.broken += 1
         else:
             apply_status(link, issue, now)
@@ -430,7 +432,7 @@ def _refresh_group(
     save_refreshed(changed, unchanged, now)
 
 
-def _refresh_failure(error: JiraError | CredentialsUnreadable) -> str:
+def _refresh_failure(error: ConnectorError | CredentialsUnreadable) -> str:
     if isinstance(error, CredentialsUnreadable):
         return str(error)
     return f"{error.message} {error.hint}".strip()[:500]

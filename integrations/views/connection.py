@@ -2,15 +2,16 @@
 
 from django.contrib import messages
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from .. import services
 from ..access import manager_required
+from ..connectors import CONNECTORS, get_connector
 from ..forms import ConnectForm, EditForm
-from ..models import Connector, CredentialsUnreadable, SyncState, TicketingIntegration
+from ..models import CredentialsUnreadable, SyncState, TicketingIntegration
 from ..services import reconnect, webhooks
 
 
@@ -31,7 +32,7 @@ def integration_list(request):
             "last_webhook_delivery": (
                 webhooks.last_webhook_delivery(connected) if connected else None
             ),
-            "connectors": Connector,
+            "connectors": [get_connector(kind) for kind in CONNECTORS],
         },
     )
 
@@ -49,22 +50,26 @@ def _connected_or_404(pk: int) -> TicketingIntegration:
 
 
 @manager_required
-def connect_jira(request):
+def connect_integration(request, kind: str | None = None):
+    """Connect any registered connector: chosen on the page, or by the URL."""
+    if kind is not None and kind not in CONNECTORS:
+        raise Http404("No such connector.")
     existing = services.connected_integration()
     if existing:
         messages.error(request, str(services.AlreadyConnected(existing)))
         return redirect("integrations:list")
-    form = ConnectForm(request.POST or None)
+    form = ConnectForm(request.POST or None, connector=kind or request.GET.get("connector"))
     report = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         report = services.check_connection(
-            data["host_url"], data["credentials"], data["default_project_key"]
+            data["host_url"], data["credentials"], data["default_project_key"], data["connector"]
         )
         if report.ok:
             return _store_connection(request, form, report)
         form.add_error(None, report.failure_text(refused=True))
-    return render(request, "integrations/connect.html", {"form": form, "report": report})
+    context = {"form": form, "report": report, "connector": form.connector_class}
+    return render(request, "integrations/connect.html", context)
 
 
 def _store_connection(request, form, report):
@@ -76,24 +81,27 @@ def _store_connection(request, form, report):
             default_project_key=data["default_project_key"],
             report=report,
             by=request.user,
+            connector=data["connector"],
             reattach_links=data["reattach_links"],
         )
     except services.AlreadyConnected as error:
         messages.error(request, str(error))
         return redirect("integrations:list")
     messages.success(request, "The integration has been successfully created.")
-    _say_what_was_reattached(request, connected.reattached_link_count)
+    _say_what_was_reattached(request, connected)
     return redirect("integrations:list")
 
 
-def _say_what_was_reattached(request, count: int) -> None:
+def _say_what_was_reattached(request, connected: TicketingIntegration) -> None:
+    count = connected.reattached_link_count
     if not count:
         return
     missed = reconnect.missed_events().count()
+    noun = connected.connector_class.note_noun
     note = (
-        f" {missed} comment{pluralize(missed)} owed while it was disconnected "
+        f" {missed} {noun}{pluralize(missed)} owed while it was disconnected "
         f"{'was' if missed == 1 else 'were'} not sent: send {'it' if missed == 1 else 'them'} "
-        "from the anomalies or with “Send missed comments” below."
+        f"from the anomalies or with “Send missed {noun}s” below."
         if missed
         else ""
     )
@@ -108,9 +116,12 @@ def _say_what_was_reattached(request, count: int) -> None:
 @manager_required
 @require_POST
 def send_missed_comments(request, pk: int):
-    _connected_or_404(pk)
+    connector = _connected_or_404(pk).connector_class
     sent = reconnect.send_missed_events(by=request.user)
-    messages.success(request, f"Sending {sent} missed comment{pluralize(sent)} to Jira.")
+    messages.success(
+        request,
+        f"Sending {sent} missed {connector.note_noun}{pluralize(sent)} to {connector.name}.",
+    )
     return redirect("integrations:list")
 
 
@@ -118,7 +129,7 @@ def send_missed_comments(request, pk: int):
 def edit_integration(request, pk: int):
     integration = _connected_or_404(pk)
     initial = {"default_project_key": integration.default_project_key}
-    form = EditForm(request.POST or None, initial=initial)
+    form = EditForm(request.POST or None, initial=initial, connector=integration.connector_class)
     report = None
     if request.method == "POST" and form.is_valid():
         report = _check_edit(integration, form)
@@ -161,9 +172,11 @@ def test_connection(request, pk: int):
     if not integration.credentials_readable:
         messages.error(request, "Stored credentials cannot be read — re-enter them.")
         return redirect("integrations:edit", pk=pk)
-    credentials = services.Credentials(*integration.credential_pair())
     report = services.check_connection(
-        integration.host_url, credentials, integration.default_project_key
+        integration.host_url,
+        integration.credentials_value(),
+        integration.default_project_key,
+        integration.connector,
     )
     services.record_test(integration, report)
     if report.ok:
@@ -178,8 +191,9 @@ def disconnect(request, pk: int):
     integration = _connected_or_404(pk)
     if request.method == "POST":
         cancelled = services.disconnect_integration(integration, by=request.user)
-        plural = "comment was" if cancelled == 1 else "comments were"
-        note = f" {cancelled} pending Jira {plural} cancelled." if cancelled else ""
+        name, noun = integration.connector_class.name, integration.connector_class.note_noun
+        plural = f"{noun} was" if cancelled == 1 else f"{noun}s were"
+        note = f" {cancelled} pending {name} {plural} cancelled." if cancelled else ""
         messages.success(request, f"{integration} was disconnected.{note}")
         return redirect("integrations:list")
     return render(
@@ -197,62 +211,3 @@ def sync_health_page(request):
     from ..services.health import sync_health
 
     return render(request, "integrations/sync_health.html", {"health": sync_health()})
-
-
-# --- the Jira webhook panel ---------------------------------------------------------------
-
-
-def _jira_or_404(pk: int) -> TicketingIntegration:
-    return get_object_or_404(
-        TicketingIntegration.objects.connected(), pk=pk, connector=Connector.JIRA
-    )
-
-
-@manager_required
-@require_POST
-@never_cache
-def set_up_webhook(request, pk: int):
-    integration = _jira_or_404(pk)
-    if integration.has_webhook:
-        messages.info(
-            request, "The Jira webhook is already set up. Replace its secret to see a new one."
-        )
-        return redirect("integrations:list")
-    return _show_new_webhook_secret(request, integration, replaced=False)
-
-
-@manager_required
-@require_POST
-@never_cache
-def replace_webhook_secret(request, pk: int):
-    integration = _jira_or_404(pk)
-    if not integration.has_webhook:
-        messages.error(request, "The Jira webhook is not set up.")
-        return redirect("integrations:list")
-    return _show_new_webhook_secret(request, integration, replaced=True)
-
-
-def _show_new_webhook_secret(request, integration: TicketingIntegration, *, replaced: bool):
-    """The only page that ever shows the secret: answered to the POST, never stored in the
-    session or a message, so reloading Settings cannot show it again."""
-    secret = webhooks.set_webhook_secret(integration, by=request.user)
-    context = {
-        "integration": integration,
-        "webhook_url": webhooks.webhook_url(integration),
-        "secret": secret,
-        "replaced": replaced,
-    }
-    return render(request, "integrations/webhook_secret.html", context)
-
-
-@manager_required
-@require_POST
-def turn_off_webhook(request, pk: int):
-    integration = _jira_or_404(pk)
-    webhooks.turn_off_webhook(integration, by=request.user)
-    messages.success(
-        request,
-        "The Jira webhook is turned off: deliveries are now refused. Delete it in Jira too "
-        "(System › WebHooks).",
-    )
-    return redirect("integrations:list")

@@ -2,7 +2,7 @@
 
 /healthz is cheap (one `SELECT 1`, one row read, one broker round trip bounded by
 BROKER_PUBLISH_TIMEOUT) and shows no secrets. It answers 503 only when this web process
-cannot serve (its database is down): a broker outage or a stopped worker delays Jira
+cannot serve (its database is down): a broker outage or a stopped worker delays the
 comments (the outbox keeps them), so taking every web host out of the load balancer for
 it would turn a delay into an outage. Monitors that want those to fail the check ask
 `/healthz?strict=1`.

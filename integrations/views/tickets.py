@@ -16,8 +16,14 @@ from anomalies.permissions import Action, get_anomaly_access
 
 from .. import services
 from ..create_flow import build_create_form, submit_create_form
-from ..jira import JiraError
-from ..models import CredentialsUnreadable, SyncEvent, TicketingIntegration, TicketLink
+from ..errors import ConnectorError
+from ..models import (
+    CredentialsUnreadable,
+    SyncEvent,
+    TicketingIntegration,
+    TicketLink,
+    stored_category,
+)
 from ..services import reconnect
 from ..services.creating import earlier_outcome_unknown
 from ..services.tickets import refresh_links
@@ -47,20 +53,19 @@ def create_ticket(request, anomaly_id: int):
     refreshing = submitted is not None and "_refresh" in submitted
     try:
         form = build_create_form(integration, access.anomaly, submitted, refreshing)
-    except JiraError as error:
+    except ConnectorError as error:
         if submitted is None:
-            messages.error(request, f"Jira could not be reached: {error.message} {error.hint}")
+            name = integration.connector_class.name
+            messages.error(request, f"{name} could not be reached: {error.message} {error.hint}")
             return _back_to(anomaly_id)
-        return _jira_unavailable(request, access.anomaly, submitted, error)
+        return _remote_unavailable(request, access.anomaly, submitted, error)
     if submitted is not None and not refreshing and form.is_valid():
         try:
             result = submit_create_form(form, integration, access.anomaly, by=request.user)
         except services.TicketError as error:
             return _create_failed(request, access.anomaly, submitted, error)
         if result is not None:
-            messages.success(
-                request, CREATED_MESSAGES[result.how].format(key=result.link.issue_key)
-            )
+            messages.success(request, created_message(result, integration))
             return _back_to(anomaly_id)
     return render(
         request,
@@ -69,29 +74,37 @@ def create_ticket(request, anomaly_id: int):
             "anomaly": access.anomaly,
             "form": form,
             "integration": integration,
+            "connector": integration.connector_class,
         },
     )
 
 
 CREATED_MESSAGES = {
-    "created": "Created Jira issue {key} and linked it.",
-    "recovered": "Created Jira issue {key} and linked it (Jira's answer was lost; Qualytics "
-    "found the issue it had created).",
-    "already_created": "This form had already created Jira issue {key}; it is linked. "
+    "created": "Created {name} {noun} {key} and linked it.",
+    "recovered": "Created {name} {noun} {key} and linked it ({name}'s answer was lost; "
+    "Qualytics found the {noun} it had created).",
+    "already_created": "This form had already created {name} {noun} {key}; it is linked. "
     "Nothing new was created.",
 }
 
 
+def created_message(result: services.CreateResult, integration: TicketingIntegration) -> str:
+    connector = integration.connector_class
+    return CREATED_MESSAGES[result.how].format(
+        name=connector.name, noun=connector.ticket_noun, key=result.link.issue_key
+    )
+
+
 def _create_failed(request, anomaly, submitted, error: services.TicketError):
-    """Jira failed during the create itself: say whether anything was created."""
+    """The remote failed during the create itself: say whether anything was created."""
     return _unavailable_page(
         request, anomaly, submitted, message=error.message, unknown=error.outcome_unknown
     )
 
 
-def _jira_unavailable(request, anomaly, submitted, error: JiraError):
-    """Jira failed while the form was being prepared: nothing was sent by this request, but
-    an earlier submit of the same form may still have an unknown outcome."""
+def _remote_unavailable(request, anomaly, submitted, error: ConnectorError):
+    """The remote failed while the form was being prepared: nothing was sent by this
+    request, but an earlier submit of the same form may still have an unknown outcome."""
     token = submitted.get("request_token") or ""
     unknown = bool(token) and earlier_outcome_unknown(request.user, f"form:{token}")
     message = f"{error.message} {error.hint}"
@@ -99,6 +112,7 @@ def _jira_unavailable(request, anomaly, submitted, error: JiraError):
 
 
 def _unavailable_page(request, anomaly, submitted, *, message: str, unknown: bool):
+    integration = services.connected_integration()
     """Keep everything typed (and the form's token) for a retry that cannot duplicate."""
     kept = [
         (name, value)
@@ -109,7 +123,13 @@ def _unavailable_page(request, anomaly, submitted, *, message: str, unknown: boo
     return render(
         request,
         "integrations/create_ticket_unavailable.html",
-        {"anomaly": anomaly, "kept": kept, "message": message, "outcome_unknown": unknown},
+        {
+            "anomaly": anomaly,
+            "kept": kept,
+            "message": message,
+            "outcome_unknown": unknown,
+            "connector": integration.connector_class if integration else None,
+        },
         status=HTTPStatus.SERVICE_UNAVAILABLE,
     )
 
@@ -122,12 +142,16 @@ def link_ticket(request, anomaly_id: int):
     if integration is None:
         return _back_to(anomaly_id)
     text = request.POST.get("query", "").strip()
+    connector_class = integration.connector_class
     if not text:
-        messages.error(request, "Enter an issue key, a Jira issue URL, or words to search for.")
+        noun, name = connector_class.ticket_noun, connector_class.name
+        messages.error(
+            request, f"Enter an {noun} key, a {name} {noun} URL, or words to search for."
+        )
         return _back_to(anomaly_id)
     try:
-        with services.client_for(integration) as client:
-            query = services.parse_link_query(text, client)
+        with services.connector_for(integration) as connector:
+            query = services.parse_link_query(text, connector)
         if query.key is None:
             url = reverse("integrations:search", args=[anomaly_id])
             return redirect(f"{url}?{urlencode({'q': query.words})}")
@@ -137,7 +161,8 @@ def link_ticket(request, anomaly_id: int):
     except services.TicketError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Linked Jira issue {link.issue_key}.")
+        name, noun = connector_class.name, connector_class.ticket_noun
+        messages.success(request, f"Linked {name} {noun} {link.issue_key}.")
     return _back_to(anomaly_id)
 
 
@@ -151,7 +176,7 @@ def search_tickets(request, anomaly_id: int):
     results, error = [], ""
     if words:
         try:
-            results = services.search_issues(integration, words)
+            results = services.search_tickets(integration, words)
         except services.TicketError as failure:
             error = failure.message
     linked = set(
@@ -165,9 +190,12 @@ def search_tickets(request, anomaly_id: int):
         {
             "anomaly": access.anomaly,
             "words": words,
-            "results": results,
+            "results": [
+                {"ticket": ticket, "category": stored_category(ticket.status)} for ticket in results
+            ],
             "error": error,
             "linked": linked,
+            "connector": integration.connector_class,
         },
     )
 
@@ -187,7 +215,8 @@ def remove_link(request, link_id: int):
     except services.TicketError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, f"Removed the link to {link.issue_key}. Jira was not changed.")
+        name = link.integration.connector_class.name
+        messages.success(request, f"Removed the link to {link.issue_key}. {name} was not changed.")
     return _back_to(link.anomaly_id)
 
 
@@ -202,10 +231,14 @@ def refresh_tickets(request, anomaly_id: int):
     for reason in result.errors:
         messages.error(request, f"The statuses could not be refreshed: {reason}")
     if result.broken:
+        integration = services.connected_integration()
+        connector = integration.connector_class if integration else None
+        name = connector.name if connector else "the ticketing system"
+        noun = connector.ticket_noun if connector else "ticket"
         messages.warning(
             request,
-            f"{result.broken} linked issue{pluralize(result.broken)} "
-            f"{'was' if result.broken == 1 else 'were'} not found in Jira (deleted, or the "
+            f"{result.broken} linked {noun}{pluralize(result.broken)} "
+            f"{'was' if result.broken == 1 else 'were'} not found in {name} (deleted, or the "
             "account cannot see them): remove the link or relink.",
         )
     if result.refreshed or not (result.errors or result.broken):
@@ -218,28 +251,30 @@ def refresh_tickets(request, anomaly_id: int):
 @login_required
 @require_POST
 def retry_event(request, event_id: int):
-    event = get_object_or_404(SyncEvent.objects.select_related("link"), pk=event_id)
+    event = get_object_or_404(SyncEvent.objects.select_related("link__integration"), pk=event_id)
     get_anomaly_access(request.user, event.link.anomaly_id, Action.LINK_TICKET)
     if event.link.is_broken:
-        messages.error(request, broken_reference_refusal(event.link.issue_key))
+        messages.error(request, event.link.broken_reference_refusal)
         return _back_to(event.link.anomaly_id)
     services.retry_sync_event(event)
-    messages.success(request, f"Retrying the comment to {event.link.issue_key}.")
+    noun = event.link.integration.connector_class.note_noun
+    messages.success(request, f"Retrying the {noun} to {event.link.issue_key}.")
     return _back_to(event.link.anomaly_id)
 
 
 @login_required
 @require_POST
 def send_missed_comments(request, anomaly_id: int):
-    """Send the comments this anomaly owed Jira while it was disconnected."""
+    """Send the notes this anomaly owed the remote while it was disconnected."""
     access = get_anomaly_access(request.user, anomaly_id, Action.LINK_TICKET)
     sent = reconnect.send_missed_events(by=request.user, anomaly=access.anomaly)
-    messages.success(request, f"Sending {sent} missed comment{pluralize(sent)} to Jira.")
+    integration = services.connected_integration()
+    if integration is None:
+        messages.success(request, f"Sending {sent} missed note{pluralize(sent)}.")
+    else:
+        connector = integration.connector_class
+        messages.success(
+            request,
+            f"Sending {sent} missed {connector.note_noun}{pluralize(sent)} to {connector.name}.",
+        )
     return _back_to(anomaly_id)
-
-
-def broken_reference_refusal(issue_key: str) -> str:
-    return (
-        f"{issue_key} is a broken reference (deleted in Jira, or the account cannot see it): "
-        "retrying cannot help. Remove the link or relink."
-    )

@@ -8,74 +8,18 @@ Usable from any process (e.g. end-to-end tests driving a simulator started with 
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import quote
 
+from ..core.client import ControlAPIError, ControlClient
 from . import faults
 
-
-class ControlAPIError(RuntimeError):
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"control API answered {status}: {body}")
-        self.status = status
-        self.body = body
+__all__ = ["ControlAPIError", "SimulatorControl"]
 
 
-class SimulatorControl:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            raise ControlAPIError(error.code, json.loads(raw) if raw else None) from None
-        return json.loads(raw) if raw else None
-
+class SimulatorControl(ControlClient):
     # --- faults and rate limiting --------------------------------------------------------
-
-    def add_fault(
-        self,
-        action: str = "status",
-        *,
-        method: str | None = None,
-        path_regex: str | None = None,
-        count: int = 1,
-        for_seconds: float | None = None,
-        status: int | None = None,
-        headers: dict[str, str] | None = None,
-        body: Any = faults.NO_BODY,
-        seconds: float | None = None,
-    ) -> dict[str, Any]:
-        """One fault; see ``faults.py`` for the meaning of each action."""
-        spec: dict[str, Any] = {
-            "match": {"method": method, "path_regex": path_regex},
-            "action": action,
-            "count": count,
-        }
-        optional = {
-            "for_seconds": for_seconds,
-            "status": status,
-            "headers": headers,
-            "seconds": seconds,
-        }
-        spec.update({key: value for key, value in optional.items() if value is not None})
-        if body is not faults.NO_BODY:
-            spec["body"] = body
-        return self.add_fault_spec(spec)
-
-    def add_fault_spec(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return self._call("POST", "/_sim/faults", spec)
 
     def add_rate_limited(
         self, count: int = 1, retry_after: float = 2, **match: Any
@@ -88,12 +32,6 @@ class SimulatorControl:
     ) -> dict[str, Any]:
         """503, optionally with Retry-After."""
         return self.add_fault_spec(faults.unavailable_fault(count, retry_after, **match))
-
-    def faults(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/_sim/faults")
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/_sim/faults")
 
     def set_rate_limit(self, requests_per_second: float | None) -> dict[str, Any]:
         return self._call("POST", "/_sim/rate-limit", {"requests_per_second": requests_per_second})
@@ -174,13 +112,7 @@ class SimulatorControl:
                 raise TimeoutError(f"{len(finished)} of {count} webhook deliveries finished")
             time.sleep(0.02)
 
-    # --- observation and reset -------------------------------------------------------------
-
-    def requests(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/_sim/requests")
-
-    def clear_requests(self) -> None:
-        self._call("DELETE", "/_sim/requests")
+    # --- observation ---------------------------------------------------------------------
 
     def violations(self) -> dict[str, Any]:
         """``{"count": n, "violations": [{"operationId", "method", "path", "message"}]}``."""
@@ -188,9 +120,3 @@ class SimulatorControl:
 
     def clear_violations(self) -> None:
         self._call("DELETE", "/_sim/violations")
-
-    def reset(self) -> None:
-        self._call("POST", "/_sim/reset")
-
-    def info(self) -> dict[str, Any]:
-        return self._call("GET", "/_sim/info")

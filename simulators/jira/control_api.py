@@ -5,13 +5,13 @@ See ``client.SimulatorControl`` for a Python client and the package docstring fo
 
 from __future__ import annotations
 
-import json
-import traceback
 from typing import TYPE_CHECKING, Any
 
+from ..core import control_api as core
+from ..core.control_api import ControlError, read_body
 from . import adf, render
 from .search import select_fields
-from .web import Request, Response, Route, find_route, json_response
+from .web import Request, Response, Route, json_response
 from .webhooks import WebhookSpecError
 
 if TYPE_CHECKING:
@@ -20,65 +20,16 @@ if TYPE_CHECKING:
 JQL_KEY_POLICIES = ("omit", "error")
 
 
-class ControlError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def handle(app: SimulatorApp, request: Request, from_loopback: bool) -> Response:
-    if not from_loopback:
-        return json_response(403, {"error": "the control API only answers loopback clients"})
-    route, params, allowed = find_route(ROUTES, request.method, request.path)
-    if route is None:
-        status = 405 if allowed else 404
-        return json_response(
-            status, {"error": f"no control endpoint {request.method} {request.path}"}
-        )
-    try:
-        return route.handler(app, request, params)
-    except ControlError as error:
-        return json_response(error.status, {"error": str(error)})
-    except Exception as error:  # a simulator bug: answer instead of dropping the connection
-        traceback.print_exc()
-        return json_response(500, {"error": repr(error)})
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not request.body:
-        return {}
-    try:
-        body = json.loads(request.body)
-    except ValueError as error:
-        raise ControlError(400, f"invalid JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise ControlError(400, "the body must be a JSON object")
-    return body
+    return core.handle(ROUTES, app, request, from_loopback)
 
 
 def info(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
     return json_response(200, {"site": app.site, "settings": app.settings})
 
 
-def add_fault(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
-    try:
-        fault = app.faults.add(_body(request))
-    except (ValueError, TypeError) as error:
-        raise ControlError(400, f"invalid fault: {error}") from None
-    return json_response(201, fault.describe())
-
-
-def list_faults(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    return json_response(200, app.faults.active())
-
-
-def clear_faults(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    app.faults.clear()
-    return Response(204)
-
-
 def set_rate_limit(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
-    rate = _body(request).get("requests_per_second")
+    rate = read_body(request).get("requests_per_second")
     if rate is not None and (not isinstance(rate, int | float) or rate < 0):
         raise ControlError(400, "requests_per_second must be a non-negative number or null")
     app.rate_limiter.configure(rate)
@@ -114,7 +65,7 @@ def delete_issue(app: SimulatorApp, _request: Request, params: dict[str, str]) -
 def transition_issue(app: SimulatorApp, request: Request, params: dict[str, str]) -> Response:
     with app.state.lock:
         old_status = _issue_or_404(app, params["key"])["status"]
-        issue = app.state.transition(params["key"], str(_body(request).get("status", "")))
+        issue = app.state.transition(params["key"], str(read_body(request).get("status", "")))
         if issue is None:
             raise ControlError(400, "unknown status (use a status name or id)")
         if issue["status"] != old_status:
@@ -126,7 +77,7 @@ def move_issue(app: SimulatorApp, request: Request, params: dict[str, str]) -> R
     with app.state.lock:
         before = _issue_or_404(app, params["key"])
         old_key, old_project = before["key"], before["project"]
-        issue = app.state.move(params["key"], str(_body(request).get("project", "")))
+        issue = app.state.move(params["key"], str(read_body(request).get("project", "")))
         if issue is None:
             raise ControlError(400, "unknown project key")
         if issue["key"] != old_key:
@@ -137,7 +88,7 @@ def move_issue(app: SimulatorApp, request: Request, params: dict[str, str]) -> R
 def add_webhook(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
     """``{"url", "secret"?, "events": [...], "jqlFilter"?}`` (see ``webhooks.py``)."""
     try:
-        return json_response(201, app.webhooks.register(_body(request)))
+        return json_response(201, app.webhooks.register(read_body(request)))
     except WebhookSpecError as error:
         raise ControlError(400, str(error)) from None
 
@@ -170,15 +121,6 @@ def issue_comments(app: SimulatorApp, _request: Request, params: dict[str, str])
         return json_response(200, comments)
 
 
-def list_requests(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    return json_response(200, list(app.request_log))
-
-
-def clear_requests(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    app.request_log.clear()
-    return Response(204)
-
-
 def list_violations(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
     return json_response(200, {"count": app.violation_count, "violations": list(app.violations)})
 
@@ -188,15 +130,10 @@ def clear_violations(app: SimulatorApp, _request: Request, _params: dict[str, st
     return Response(204)
 
 
-def reset(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    app.reset()
-    return json_response(200, {"reset": True})
-
-
 def add_account(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
     """``{"email", "token", "forbidden": false, "displayName"?}``; forbidden = may browse
     but not create issues or comment (403)."""
-    body = _body(request)
+    body = read_body(request)
     email, token = body.get("email"), body.get("token")
     if not isinstance(email, str) or not isinstance(token, str) or not email or not token:
         raise ControlError(400, "email and token are required strings")
@@ -206,7 +143,7 @@ def add_account(app: SimulatorApp, request: Request, _params: dict[str, str]) ->
 
 
 def update_settings(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
-    body = _body(request)
+    body = read_body(request)
     policy = body.get("jql_unknown_keys", app.settings["jql_unknown_keys"])
     if policy not in JQL_KEY_POLICIES:
         raise ControlError(400, f"jql_unknown_keys must be one of {JQL_KEY_POLICIES}")
@@ -215,21 +152,16 @@ def update_settings(app: SimulatorApp, request: Request, _params: dict[str, str]
 
 
 ROUTES: list[Route] = [
+    *core.COMMON_ROUTES,
     Route("GET", "/_sim/info", info),
-    Route("POST", "/_sim/faults", add_fault),
-    Route("GET", "/_sim/faults", list_faults),
-    Route("DELETE", "/_sim/faults", clear_faults),
     Route("POST", "/_sim/rate-limit", set_rate_limit),
     Route("GET", "/_sim/issues", list_issues),
     Route("DELETE", "/_sim/issues/{key}", delete_issue),
     Route("POST", "/_sim/issues/{key}/transition", transition_issue),
     Route("POST", "/_sim/issues/{key}/move", move_issue),
     Route("GET", "/_sim/issues/{key}/comments", issue_comments),
-    Route("GET", "/_sim/requests", list_requests),
-    Route("DELETE", "/_sim/requests", clear_requests),
     Route("GET", "/_sim/violations", list_violations),
     Route("DELETE", "/_sim/violations", clear_violations),
-    Route("POST", "/_sim/reset", reset),
     Route("POST", "/_sim/accounts", add_account),
     Route("GET", "/_sim/settings", info),
     Route("POST", "/_sim/settings", update_settings),

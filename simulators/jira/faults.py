@@ -1,131 +1,21 @@
-"""Fault injection and the burst rate limiter (Jira's 429/503 behaviour: docs/jira-api.md §2.4).
+"""Jira's ready-made faults and its burst rate limiter (429/503 behaviour: docs/jira-api.md §2.4).
 
-A fault spec (``POST /_sim/faults``)::
-
-    {"match": {"method": "POST", "path_regex": "/comment$"},
-     "count": 1 | "for_seconds": 5,
-     "action": "status" | "delay" | "timeout" | "drop_before" | "drop_after" | "status_after",
-     "status": 429, "headers": {...}, "body": {...}, "seconds": 2}
-
-``status`` answers without processing; ``delay`` waits then processes; ``timeout`` holds the
-connection ``seconds`` without answering, then closes it; ``drop_before`` closes it without
-processing; ``drop_after`` processes (e.g. the comment *is* created) and closes without answering;
-``status_after`` processes, then answers ``status`` anyway (a proxy's 503 after Jira's success).
+Fault specs and actions are ``simulators.core.faults``'s; with Jira, ``status_after`` is e.g. a
+proxy's 503 after Jira's success (the comment *is* created).
 """
 
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-ACTIONS = ("status", "delay", "timeout", "drop_before", "drop_after", "status_after")
-NO_BODY = object()  # a fault whose "body" is JSON null answers with an empty body
+from ..core.faults import status_fault
+
 DEFAULT_LIMIT_HEADER = "100"  # Jira's default burst budget per endpoint (§2.4)
-
-
-@dataclass
-class Fault:
-    id: int
-    action: str
-    method: str | None = None
-    path_regex: str | None = None
-    remaining: int | None = 1
-    expires_at: float | None = None
-    status: int = 503
-    headers: dict[str, str] = field(default_factory=dict)
-    body: Any = None
-    seconds: float = 0.0
-
-    def is_active(self, now: float) -> bool:
-        if self.expires_at is not None:
-            return now < self.expires_at
-        return self.remaining is None or self.remaining > 0
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method.upper():
-            return False
-        return self.path_regex is None or re.search(self.path_regex, path) is not None
-
-    def describe(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "action": self.action,
-            "match": {"method": self.method, "path_regex": self.path_regex},
-            "remaining": self.remaining,
-            "expires_at": self.expires_at,
-            "status": self.status,
-            "seconds": self.seconds,
-        }
-
-
-def parse_fault(spec: dict[str, Any], fault_id: int) -> Fault:
-    """Build a ``Fault`` from a control-API spec; ``ValueError`` explains what is wrong."""
-    action = spec.get("action", "status")
-    if action not in ACTIONS:
-        raise ValueError(f"action must be one of {ACTIONS}")
-    match = spec.get("match") or {}
-    if match.get("path_regex"):
-        try:
-            re.compile(match["path_regex"])
-        except re.error as error:
-            raise ValueError(f"path_regex: {error}") from None
-    for_seconds = spec.get("for_seconds")
-    body = spec.get("body", NO_BODY)
-    return Fault(
-        id=fault_id,
-        action=action,
-        method=match.get("method"),
-        path_regex=match.get("path_regex"),
-        remaining=None if for_seconds else int(spec.get("count", 1)),
-        expires_at=time.monotonic() + float(for_seconds) if for_seconds else None,
-        status=int(spec.get("status", 503)),
-        headers={str(k): str(v) for k, v in (spec.get("headers") or {}).items()},
-        body=body,
-        seconds=float(spec.get("seconds", 0)),
-    )
-
-
-class FaultBook:
-    """Active faults, consulted in the order they were added."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-        self._next_id = 1
-
-    def add(self, spec: dict[str, Any]) -> Fault:
-        with self._lock:
-            fault = parse_fault(spec, self._next_id)
-            self._next_id += 1
-            self._faults.append(fault)
-            return fault
-
-    def take(self, method: str, path: str) -> Fault | None:
-        """The first active fault matching the request, counting it as used."""
-        now = time.monotonic()
-        with self._lock:
-            self._faults = [f for f in self._faults if f.is_active(now)]
-            for fault in self._faults:
-                if fault.matches(method, path):
-                    if fault.remaining is not None:
-                        fault.remaining -= 1
-                    return fault
-        return None
-
-    def active(self) -> list[dict[str, Any]]:
-        now = time.monotonic()
-        with self._lock:
-            return [f.describe() for f in self._faults if f.is_active(now)]
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
 
 
 def reset_timestamp(seconds_from_now: float) -> str:
@@ -156,14 +46,8 @@ def rate_limited_fault(
     reason: str = "jira-burst-based",
 ) -> dict[str, Any]:
     """Spec for a ready-made 429 with Retry-After, X-RateLimit-* and RateLimit-Reason."""
-    return {
-        "match": {"method": method, "path_regex": path_regex},
-        "count": count,
-        "action": "status",
-        "status": 429,
-        "headers": rate_limit_headers(retry_after, DEFAULT_LIMIT_HEADER, reason),
-        "body": RATE_LIMITED_BODY,
-    }
+    headers = rate_limit_headers(retry_after, DEFAULT_LIMIT_HEADER, reason)
+    return status_fault(429, headers, RATE_LIMITED_BODY, count, method, path_regex)
 
 
 def unavailable_fault(
@@ -174,14 +58,8 @@ def unavailable_fault(
 ) -> dict[str, Any]:
     """Spec for a 503; "some transient 5XX errors are accompanied by a Retry-After" (§2.4)."""
     headers = {} if retry_after is None else {"Retry-After": str(math.ceil(retry_after))}
-    return {
-        "match": {"method": method, "path_regex": path_regex},
-        "count": count,
-        "action": "status",
-        "status": 503,
-        "headers": headers,
-        "body": {"errorMessages": ["Service Unavailable"], "errors": {}},
-    }
+    body = {"errorMessages": ["Service Unavailable"], "errors": {}}
+    return status_fault(503, headers, body, count, method, path_regex)
 
 
 class RateLimiter:

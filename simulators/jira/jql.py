@@ -17,7 +17,7 @@ Jira answer "An issue with key 'X' does not exist for field 'key'." (switch via 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,18 +154,23 @@ class _Parser:
         return Query(predicate, order)
 
     def expression(self) -> Predicate:
-        parts = [self.term()]
-        while self.at_keyword("or"):
-            self.take()
-            parts.append(self.term())
-        return parts[0] if len(parts) == 1 else lambda issue: any(p(issue) for p in parts)
+        return self._joined("or", self.term, any)
 
     def term(self) -> Predicate:
-        parts = [self.factor()]
-        while self.at_keyword("and"):
+        return self._joined("and", self.factor, all)
+
+    def _joined(
+        self,
+        keyword: str,
+        parse_part: Callable[[], Predicate],
+        combine: Callable[[Iterable[bool]], bool],
+    ) -> Predicate:
+        """``part (keyword part)*``, true when ``combine`` (any/all) of the parts is."""
+        parts = [parse_part()]
+        while self.at_keyword(keyword):
             self.take()
-            parts.append(self.factor())
-        return parts[0] if len(parts) == 1 else lambda issue: all(p(issue) for p in parts)
+            parts.append(parse_part())
+        return parts[0] if len(parts) == 1 else lambda issue: combine(p(issue) for p in parts)
 
     def factor(self) -> Predicate:
         if self.at_keyword("not"):

@@ -60,44 +60,29 @@ def _accepted_issue_ids(values: list[str | None], context: SearchContext) -> set
     return ids
 
 
-def _accepted_projects(values: list[str | None], context: SearchContext) -> set[str]:
-    keys = set()
-    for value in values:
-        project = _lookup(value, seed.PROJECTS.values(), ("key", "id", "name"))
-        if project is None or not context.can_browse:
-            raise bad_request(f"The value '{value}' does not exist for the field 'project'.")
-        keys.add(project["key"])
-    return keys
+def _accepted_records(
+    jql_field: str,
+    records: dict[Any, dict[str, Any]],
+    attributes: tuple[str, ...],
+    result: str = "id",
+    needs_browse: bool = False,
+) -> Callable[[list[str | None], SearchContext], set[Any]]:
+    """Values naming seed records by any of ``attributes`` (case-insensitively), accepted as
+    each record's ``result``; an unknown value (or, if ``needs_browse``, no browse permission)
+    is Jira's "does not exist" 400."""
 
+    def accepted(values: list[str | None], context: SearchContext) -> set[Any]:
+        found = set()
+        for value in values:
+            record = _lookup(value, records.values(), attributes)
+            if record is None or (needs_browse and not context.can_browse):
+                raise bad_request(
+                    f"The value '{value}' does not exist for the field '{jql_field}'."
+                )
+            found.add(record[result])
+        return found
 
-def _accepted_statuses(values: list[str | None], _context: SearchContext) -> set[str]:
-    found = set()
-    for value in values:
-        status = _lookup(value, seed.STATUSES.values(), ("id", "name"))
-        if status is None:
-            raise bad_request(f"The value '{value}' does not exist for the field 'status'.")
-        found.add(status["id"])
-    return found
-
-
-def _accepted_categories(values: list[str | None], _context: SearchContext) -> set[int]:
-    found = set()
-    for value in values:
-        category = _lookup(value, seed.STATUS_CATEGORIES.values(), ("id", "key", "name"))
-        if category is None:
-            raise bad_request(f"The value '{value}' does not exist for the field 'statusCategory'.")
-        found.add(category["id"])
-    return found
-
-
-def _accepted_types(values: list[str | None], _context: SearchContext) -> set[str]:
-    found = set()
-    for value in values:
-        issue_type = _lookup(value, seed.ISSUE_TYPES.values(), ("id", "name"))
-        if issue_type is None:
-            raise bad_request(f"The value '{value}' does not exist for the field 'issuetype'.")
-        found.add(issue_type["id"])
-    return found
+    return accepted
 
 
 def _accepted_labels(values: list[str | None], _context: SearchContext) -> set[str]:
@@ -119,10 +104,14 @@ def _lookup(value: str | None, records: Any, attributes: tuple[str, ...]) -> dic
 
 _ACCEPTED: dict[str, Callable[[list[str | None], SearchContext], set[Any]]] = {
     "key": _accepted_issue_ids,
-    "project": _accepted_projects,
-    "status": _accepted_statuses,
-    "statuscategory": _accepted_categories,
-    "issuetype": _accepted_types,
+    "project": _accepted_records(
+        "project", seed.PROJECTS, ("key", "id", "name"), result="key", needs_browse=True
+    ),
+    "status": _accepted_records("status", seed.STATUSES, ("id", "name")),
+    "statuscategory": _accepted_records(
+        "statusCategory", seed.STATUS_CATEGORIES, ("id", "key", "name")
+    ),
+    "issuetype": _accepted_records("issuetype", seed.ISSUE_TYPES, ("id", "name")),
     "labels": _accepted_labels,
     "assignee": _accepted_users,
     "reporter": _accepted_users,

@@ -1,4 +1,4 @@
-"""In-memory Jira data behind one lock, optionally persisted atomically to a JSON file.
+"""In-memory Jira data behind one lock, optionally persisted to a JSON file (``core.state``).
 
 Records are plain JSON-able dicts (see ``seed.py`` for their shape); the Jira JSON
 representations are built from them in ``render.py``.
@@ -7,15 +7,12 @@ representations are built from them in ``render.py``.
 from __future__ import annotations
 
 import copy
-import json
 import os
 import re
-import tempfile
-import threading
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
+from ..core.state import PersistedState
 from . import seed
 
 ISSUE_KEY_PATTERN = re.compile(r"^([A-Za-z][A-Za-z0-9_]*)-(\d+)$")
@@ -27,8 +24,8 @@ def jira_timestamp(moment: datetime | None = None) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
-class SimState:
-    """All mutable simulator data. Callers hold ``lock`` around multi-step reads."""
+class SimState(PersistedState):
+    """All mutable Jira data. Callers hold ``lock`` around multi-step reads."""
 
     def __init__(
         self,
@@ -36,44 +33,18 @@ class SimState:
         email: str = seed.DEFAULT_EMAIL,
         api_token: str = seed.DEFAULT_TOKEN,
     ) -> None:
-        self.lock = threading.RLock()
-        self.state_file = Path(state_file) if state_file else None
-        self.bot_credentials = (email, api_token)
-        self.data: dict[str, Any] = {}
-        if self.state_file and self.state_file.exists():
-            self.data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            self._apply_bot_credentials()
-        else:
-            self.reset()
+        super().__init__(state_file, (email, api_token))
 
-    # --- persistence ---------------------------------------------------------------------
+    def seed_data(self) -> dict[str, Any]:
+        return seed.seed_state()
 
-    def reset(self) -> None:
-        with self.lock:
-            self.data = seed.seed_state()
-            self._apply_bot_credentials()
-            self.save()
-
-    def _apply_bot_credentials(self) -> None:
+    def apply_configured_credentials(self) -> None:
         """The configured email/token always log in as the bot user (the product's account)."""
         bot = self.user(seed.BOT_ACCOUNT_ID)
         if bot is not None:
-            bot["email"], token = self.bot_credentials
+            bot["email"], token = self.configured_credentials
             if token not in bot["tokens"]:
                 bot["tokens"] = [token]
-
-    def save(self) -> None:
-        """Write-then-rename, so a crash never leaves a half-written file."""
-        if not self.state_file:
-            return
-        with self.lock:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(
-                dir=self.state_file.parent, prefix=self.state_file.name, suffix=".tmp"
-            )
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.data, handle)
-            os.replace(tmp_name, self.state_file)
 
     # --- users and accounts --------------------------------------------------------------
 

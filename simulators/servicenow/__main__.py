@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import signal
-import sys
-from types import FrameType
 
+from ..core import cli
 from . import ServiceNowSimulator
 from .seed import DEFAULT_PASSWORD, DEFAULT_USERNAME
 
@@ -16,12 +14,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m simulators.servicenow",
         description="Local ServiceNow Table API simulator (dev/test tool).",
     )
-    parser.add_argument("--port", type=int, default=8090, help="0 picks a free port")
-    parser.add_argument("--host", default="127.0.0.1", help="bind address (default loopback)")
+    cli.server_options(parser, default_port=8090)
     parser.add_argument("--username", default=DEFAULT_USERNAME)
     parser.add_argument("--password", default=DEFAULT_PASSWORD)
-    parser.add_argument("--state-file", help="persist tables and accounts to this JSON file")
-    parser.add_argument("--site-url", help="base for links and Location (default: own URL)")
+    cli.persistence_options(
+        parser,
+        state_help="persist tables and accounts to this JSON file",
+        site_help="base for links and Location (default: own URL)",
+    )
     return parser.parse_args(argv)
 
 
@@ -35,23 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         host=args.host,
         site_url=args.site_url,
     ).bind()
-
-    def stop(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)
-    # The first line is machine-readable: tests started on --port 0 read the URL from it.
-    print(
-        f"ServiceNow simulator listening on {simulator.url} (site {simulator.site_url})",
-        flush=True,
-    )
-    try:
-        simulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        simulator.stop()
-        print("ServiceNow simulator stopped", file=sys.stderr, flush=True)
+    cli.serve(simulator, "ServiceNow simulator")
 
 
 if __name__ == "__main__":

@@ -9,79 +9,24 @@ Usable from any process (e.g. end-to-end tests driving a simulator started with 
 
 from __future__ import annotations
 
-import json
-import urllib.error
-import urllib.request
 from typing import Any
 from urllib.parse import quote
 
+from ..core.client import ControlAPIError, ControlClient
 from . import faults
 from .page import HIBERNATING_PAGE
 
-
-class ControlAPIError(RuntimeError):
-    def __init__(self, status: int, body: Any) -> None:
-        super().__init__(f"control API answered {status}: {body}")
-        self.status = status
-        self.body = body
+__all__ = ["ControlAPIError", "ServiceNowControl"]
 
 
-class ServiceNowControl:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self.url = url.rstrip("/")
-        self.timeout = timeout
-
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode("utf-8")
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Content-Type", "application/json")
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                raw = response.read()
-        except urllib.error.HTTPError as error:
-            raw = error.read()
-            raise ControlAPIError(error.code, json.loads(raw) if raw else None) from None
-        return json.loads(raw) if raw else None
-
+class ServiceNowControl(ControlClient):
     # --- faults, rate limit, settings ------------------------------------------------------
-
-    def add_fault(
-        self,
-        action: str = "status",
-        *,
-        method: str | None = None,
-        path_regex: str | None = None,
-        count: int = 1,
-        for_seconds: float | None = None,
-        status: int | None = None,
-        headers: dict[str, str] | None = None,
-        body: Any = faults.NO_BODY,
-        seconds: float | None = None,
-    ) -> dict[str, Any]:
-        """One fault; see ``faults.py`` for the meaning of each action."""
-        spec: dict[str, Any] = {
-            "match": {"method": method, "path_regex": path_regex},
-            "action": action,
-            "count": count,
-        }
-        optional = {
-            "for_seconds": for_seconds,
-            "status": status,
-            "headers": headers,
-            "seconds": seconds,
-        }
-        spec.update({key: value for key, value in optional.items() if value is not None})
-        if body is not faults.NO_BODY:
-            spec["body"] = body
-        return self._call("POST", "/_sim/faults", spec)
 
     def add_rate_limited(
         self, count: int = 1, retry_after: float = 2, **match: Any
     ) -> dict[str, Any]:
         """429 with Retry-After and X-RateLimit-Limit/-Reset/-Rule, as a rule answers it."""
-        return self._call(
-            "POST", "/_sim/faults", faults.rate_limited_fault(count, retry_after, **match)
-        )
+        return self.add_fault_spec(faults.rate_limited_fault(count, retry_after, **match))
 
     def add_unavailable(self, count: int = 1, **match: Any) -> dict[str, Any]:
         return self.add_fault(status=503, count=count, **match)
@@ -89,12 +34,6 @@ class ServiceNowControl:
     def add_html_200(self, count: int = 1, **match: Any) -> dict[str, Any]:
         """The hibernation page for ``count`` requests only (``set_hibernating`` for all)."""
         return self.add_fault(status=200, body=HIBERNATING_PAGE, count=count, **match)
-
-    def faults(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/_sim/faults")
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/_sim/faults")
 
     def set_rate_limit(
         self, limit: int | None, window_seconds: float | None = None
@@ -140,17 +79,3 @@ class ServiceNowControl:
     ) -> dict[str, Any]:
         body = {"username": username, "password": password, "roles": roles, "name": name}
         return self._call("POST", "/_sim/accounts", body)
-
-    # --- observation and reset -------------------------------------------------------------
-
-    def requests(self) -> list[dict[str, Any]]:
-        return self._call("GET", "/_sim/requests")
-
-    def clear_requests(self) -> None:
-        self._call("DELETE", "/_sim/requests")
-
-    def reset(self) -> None:
-        self._call("POST", "/_sim/reset")
-
-    def info(self) -> dict[str, Any]:
-        return self._call("GET", "/_sim/info")

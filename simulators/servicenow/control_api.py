@@ -5,15 +5,15 @@ See ``client.ServiceNowControl`` for a Python client and README.md for the endpo
 
 from __future__ import annotations
 
-import json
-import traceback
 from typing import TYPE_CHECKING, Any
 
+from ..core import control_api as core
+from ..core.control_api import ControlError, read_body
 from . import incidents
 from .render import choice_label
 from .settings import validate_settings
 from .state import sn_timestamp
-from .web import Request, Response, Route, find_route, json_response
+from .web import Request, Response, Route, json_response
 
 if TYPE_CHECKING:
     from .server import SimulatorApp
@@ -21,40 +21,8 @@ if TYPE_CHECKING:
 KNOWN_ROLES = ("itil", "audit_viewer", "admin")
 
 
-class ControlError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-
-
 def handle(app: SimulatorApp, request: Request, from_loopback: bool) -> Response:
-    if not from_loopback:
-        return json_response(403, {"error": "the control API only answers loopback clients"})
-    route, params, allowed = find_route(ROUTES, request.method, request.path)
-    if route is None:
-        status = 405 if allowed else 404
-        return json_response(
-            status, {"error": f"no control endpoint {request.method} {request.path}"}
-        )
-    try:
-        return route.handler(app, request, params)
-    except ControlError as error:
-        return json_response(error.status, {"error": str(error)})
-    except Exception as error:  # a simulator bug: answer instead of dropping the connection
-        traceback.print_exc()
-        return json_response(500, {"error": repr(error)})
-
-
-def _body(request: Request) -> dict[str, Any]:
-    if not request.body:
-        return {}
-    try:
-        body = json.loads(request.body)
-    except ValueError as error:
-        raise ControlError(400, f"invalid JSON: {error}") from None
-    if not isinstance(body, dict):
-        raise ControlError(400, "the body must be a JSON object")
-    return body
+    return core.handle(ROUTES, app, request, from_loopback)
 
 
 def info(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
@@ -64,7 +32,7 @@ def info(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Respo
 
 
 def update_settings(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
-    body = _body(request)
+    body = read_body(request)
     problem = validate_settings(body)
     if problem:
         raise ControlError(400, problem)
@@ -72,25 +40,8 @@ def update_settings(app: SimulatorApp, request: Request, _params: dict[str, str]
     return json_response(200, app.settings)
 
 
-def add_fault(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
-    try:
-        fault = app.faults.add(_body(request))
-    except (ValueError, TypeError) as error:
-        raise ControlError(400, f"invalid fault: {error}") from None
-    return json_response(201, fault.describe())
-
-
-def list_faults(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    return json_response(200, app.faults.active())
-
-
-def clear_faults(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    app.faults.clear()
-    return Response(204)
-
-
 def set_rate_limit(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
-    body = _body(request)
+    body = read_body(request)
     limit, window = body.get("limit"), body.get("window_seconds")
     if limit is not None and (not isinstance(limit, int) or limit < 0):
         raise ControlError(400, "limit must be a non-negative integer or null")
@@ -135,7 +86,7 @@ def delete_incident(app: SimulatorApp, _request: Request, params: dict[str, str]
 
 def set_incident_state(app: SimulatorApp, request: Request, params: dict[str, str]) -> Response:
     """``{"state": "6" | "Resolved"}``: as an agent would, close fields filled in for them."""
-    wanted = str(_body(request).get("state", ""))
+    wanted = str(read_body(request).get("state", ""))
     with app.state.lock:
         incident = _incident_or_404(app, params["number"])
         values = app.state.choice_values("state", None)
@@ -164,24 +115,10 @@ def incident_journal(app: SimulatorApp, request: Request, params: dict[str, str]
         return json_response(200, app.state.journal(incident["sys_id"], elements))
 
 
-def list_requests(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    return json_response(200, list(app.request_log))
-
-
-def clear_requests(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    app.request_log.clear()
-    return Response(204)
-
-
-def reset(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
-    app.reset()
-    return json_response(200, {"reset": True})
-
-
 def add_account(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
     """``{"username", "password", "roles": ["itil", "audit_viewer", "admin"], "name"?}``:
     no itil = may read but not write incidents (403); no audit_viewer = no journal reads."""
-    body = _body(request)
+    body = read_body(request)
     username, password = body.get("username"), body.get("password")
     roles = body.get("roles", [])
     if not isinstance(username, str) or not isinstance(password, str) or not username:
@@ -193,12 +130,10 @@ def add_account(app: SimulatorApp, request: Request, _params: dict[str, str]) ->
 
 
 ROUTES: list[Route] = [
+    *core.COMMON_ROUTES,
     Route("GET", "/_sim/info", info),
     Route("GET", "/_sim/settings", info),
     Route("POST", "/_sim/settings", update_settings),
-    Route("POST", "/_sim/faults", add_fault),
-    Route("GET", "/_sim/faults", list_faults),
-    Route("DELETE", "/_sim/faults", clear_faults),
     Route("GET", "/_sim/rate-limit", rate_limit),
     Route("POST", "/_sim/rate-limit", set_rate_limit),
     Route("GET", "/_sim/incidents", list_incidents),
@@ -206,8 +141,5 @@ ROUTES: list[Route] = [
     Route("DELETE", "/_sim/incidents/{number}", delete_incident),
     Route("POST", "/_sim/incidents/{number}/state", set_incident_state),
     Route("GET", "/_sim/incidents/{number}/journal", incident_journal),
-    Route("GET", "/_sim/requests", list_requests),
-    Route("DELETE", "/_sim/requests", clear_requests),
-    Route("POST", "/_sim/reset", reset),
     Route("POST", "/_sim/accounts", add_account),
 ]

@@ -1,4 +1,4 @@
-"""In-memory tables behind one lock, optionally persisted atomically to a JSON file.
+"""In-memory tables behind one lock, optionally persisted to a JSON file (``core.state``).
 
 Records are flat dicts of strings keyed by field name (``schema.py``); the JSON the Table API
 answers is built from them in ``render.py``.
@@ -7,15 +7,12 @@ answers is built from them in ``render.py``.
 from __future__ import annotations
 
 import copy
-import json
 import os
-import tempfile
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
+from ..core.state import PersistedState
 from . import incidents, seed
 from .schema import TABLES
 
@@ -29,8 +26,8 @@ def new_sys_id() -> str:
     return uuid.uuid4().hex
 
 
-class SimState:
-    """All mutable simulator data. Callers hold ``lock`` around multi-step reads."""
+class SimState(PersistedState):
+    """All mutable ServiceNow data. Callers hold ``lock`` around multi-step reads."""
 
     def __init__(
         self,
@@ -38,25 +35,12 @@ class SimState:
         username: str = seed.DEFAULT_USERNAME,
         password: str = seed.DEFAULT_PASSWORD,
     ) -> None:
-        self.lock = threading.RLock()
-        self.state_file = Path(state_file) if state_file else None
-        self.configured_credentials = (username, password)
-        self.data: dict[str, Any] = {}
-        if self.state_file and self.state_file.exists():
-            self.data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            self._apply_configured_credentials()
-        else:
-            self.reset()
+        super().__init__(state_file, (username, password))
 
-    # --- persistence ---------------------------------------------------------------------
+    def seed_data(self) -> dict[str, Any]:
+        return _seed_data()
 
-    def reset(self) -> None:
-        with self.lock:
-            self.data = _seed_data()
-            self._apply_configured_credentials()
-            self.save()
-
-    def _apply_configured_credentials(self) -> None:
+    def apply_configured_credentials(self) -> None:
         """The configured pair always logs in as the integration user (the product's account)."""
         username, password = self.configured_credentials
         accounts = self.data["accounts"]
@@ -66,19 +50,6 @@ class SimState:
         account["password"] = password
         accounts[username] = account
         self.table("sys_user")[integration_id]["user_name"] = username
-
-    def save(self) -> None:
-        """Write-then-rename, so a crash never leaves a half-written file."""
-        if not self.state_file:
-            return
-        with self.lock:
-            self.state_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(
-                dir=self.state_file.parent, prefix=self.state_file.name, suffix=".tmp"
-            )
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.data, handle)
-            os.replace(tmp_name, self.state_file)
 
     # --- accounts --------------------------------------------------------------------------
 

@@ -1,34 +1,20 @@
-"""Request/response values and routing shared by the Table API, control and page handlers."""
+"""ServiceNow's request (the authenticated account and how it reads query parameters); the
+values and routing themselves are ``simulators.core.web``'s."""
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
+from dataclasses import dataclass
+from typing import Any
 
-if TYPE_CHECKING:
-    from .server import SimulatorApp
+from ..core.web import Request as CoreRequest
+from ..core.web import Response, Route, find_route, json_response
 
-JSON_TYPE = "application/json;charset=UTF-8"
-HTML_TYPE = "text/html;charset=UTF-8"
+__all__ = ["Request", "Response", "Route", "find_route", "json_response"]
 
 
 @dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-cased names
-    body: bytes
-    client_ip: str
+class Request(CoreRequest):
     account: dict[str, Any] | None = None  # the authenticated account, None = anonymous
-
-    def param(self, name: str, default: str | None = None) -> str | None:
-        values = self.query.get(name)
-        return values[0] if values else default
 
     def flag(self, name: str) -> bool:
         return (self.param(name) or "").lower() == "true"
@@ -45,50 +31,6 @@ class Request:
     def username(self) -> str | None:
         return self.account["username"] if self.account else None
 
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None  # dict/list -> JSON, str -> HTML, None -> empty
-    headers: dict[str, str] = field(default_factory=dict)
-
-    def encoded(self) -> tuple[bytes, str | None]:
-        if self.body is None:
-            return b"", None
-        if isinstance(self.body, str):
-            return self.body.encode("utf-8"), HTML_TYPE
-        return json.dumps(self.body, separators=(",", ":")).encode("utf-8"), JSON_TYPE
-
-
-def json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, body, headers or {})
-
-
-Handler = Callable[["SimulatorApp", Request, dict[str, str]], Response]
-
-
-@dataclass
-class Route:
-    method: str
-    template: str  # e.g. "/api/now/table/{table}/{sys_id}"
-    handler: Handler
-    pattern: re.Pattern[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        regex = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.template))
-        self.pattern = re.compile(f"^{regex}$")
-
-
-def find_route(
-    routes: list[Route], method: str, path: str
-) -> tuple[Route | None, dict[str, str], list[str]]:
-    """``(route, path params, allowed methods)``; literal routes win over templated ones."""
-    allowed: list[str] = []
-    for route in sorted(routes, key=lambda r: r.template.count("{")):
-        match = route.pattern.match(path)
-        if match is None:
-            continue
-        if route.method == method:
-            return route, {k: unquote(v) for k, v in match.groupdict().items()}, []
-        allowed.append(route.method)
-    return None, {}, allowed
+    @property
+    def logged_account(self) -> str | None:
+        return self.username

@@ -1,33 +1,32 @@
-// The Create Ticket form: switching project or issue type reloads the choices from Jira,
-// keeping what was typed; Enter in "Find assignee" runs the search instead of creating.
+// The Create Ticket form: changing a choice the rest depends on (Jira: project, issue type)
+// reloads the choices from the ticketing system, keeping what was typed; Enter in a search
+// input ("Find assignee") runs its Find button instead of creating.
 (function () {
   "use strict";
   var form = document.getElementById("create-ticket");
   if (!form) {
     return;
   }
-  ["project", "issue_type"].forEach(function (name) {
-    var select = form.querySelector("[name=" + name + "]");
-    if (!select) {
-      return;
-    }
+  form.querySelectorAll("[data-refreshes-form]").forEach(function (select) {
     select.addEventListener("change", function () {
       var refresh = document.createElement("input");
       refresh.type = "hidden";
       refresh.name = "_refresh";
-      refresh.value = name;
+      refresh.value = select.name;
       form.appendChild(refresh);
       form.submit();
     });
   });
-  var query = form.querySelector("[name=assignee_query]");
-  var find = form.querySelector("button[name=_refresh][value=assignee]");
-  if (query && find) {
+  form.querySelectorAll("[data-find]").forEach(function (query) {
+    var find = form.querySelector("button[name=_refresh][value=" + query.name + "]");
+    if (!find) {
+      return;
+    }
     query.addEventListener("keydown", function (event) {
       if (event.key === "Enter") {
         event.preventDefault();
         find.click();
       }
     });
-  }
+  });
 })();

@@ -198,8 +198,34 @@ def test_it_says_when_a_count_stops_at_the_cap(author_client, orders, monkeypatc
     assert "5+ matching" in response.text and "counted up to 5" in response.text
 
 
+def test_it_offers_only_the_selected_rows_when_the_count_is_capped(
+    author_client, orders, monkeypatch
+):
+    monkeypatch.setattr("anomalies.listing.COUNT_CAP", 5)
+    bulk_anomalies(orders, 8)
+
+    page = author_client.get(LIST_URL).text
+
+    bar = page.split('id="bulk"', 1)[1].split("</form>", 1)[0]
+    assert 'value="all" disabled> All 5+ matching (at most 1,000 at once' in bar
+    assert page.count('type="checkbox" name="ids"') == 8
+
+
+def test_it_offers_all_matching_when_the_count_is_exact(author_client, orders):
+    bulk_anomalies(orders, 3)
+
+    page = author_client.get(LIST_URL).text
+
+    assert 'value="all"> All 3 matching</label>' in page
+    for anomaly in Anomaly.objects.all():
+        assert (
+            f'<input type="checkbox" name="ids" value="{anomaly.pk}" form="bulk" '
+            f'aria-label="Select #{anomaly.pk}">' in page
+        )
+
+
 def test_it_finds_a_common_word_and_a_rare_one_alike(author_client, orders, monkeypatch):
-    monkeypatch.setattr("anomalies.views.COMMON_WORD_MATCHES", 3)
+    monkeypatch.setattr("anomalies.filters.COMMON_WORD_MATCHES", 3)
     bulk_anomalies(orders, 6)  # "anomaly 0" … "anomaly 5": a common word past the probe
     rare = make_anomaly(orders, description="Nothing like the others")
     FailedCheck.objects.create(anomaly=rare, rule_type="volumetric", message="anomaly-free zone")
@@ -284,8 +310,9 @@ def test_it_runs_the_same_number_of_queries_whatever_the_row_count(
 
     assert response.status_code == HTTPStatus.OK
     # session, user, visible datastores, the search's common-word probe, per-status counts,
-    # the page of rows, and one for the rows' linked Jira issues (registered by integrations)
-    assert len(queries) == 7, [q["sql"] for q in queries]
+    # the page of rows, one for the rows' linked Jira issues (registered by integrations),
+    # the bulk bar's assignable users, and the saved views (none here)
+    assert len(queries) == 9, [q["sql"] for q in queries]
 
 
 def test_it_shows_what_other_apps_note_on_each_row(author_client, orders):
@@ -307,3 +334,16 @@ def test_it_shows_what_other_apps_note_on_each_row(author_client, orders):
     rows = {anomaly.pk: anomaly.row_notes for anomaly in response.context["page"].object_list}
     assert rows[plain.pk] == []
     assert f"<em class='note'>noted {noted.pk}</em>" in response.text
+
+
+def test_it_escapes_every_value_a_row_shows(author_client, warehouse):
+    container = Container.objects.create(datastore=warehouse, name="<b>orders</b>")
+    warehouse.name = '"><img src=x onerror=alert(1)>'
+    warehouse.save()
+    make_anomaly(container, description="<script>alert('x')</script>")
+
+    page = author_client.get(LIST_URL).text
+
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>orders" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;orders&lt;/b&gt;" in page

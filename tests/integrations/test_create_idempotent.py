@@ -12,8 +12,8 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
+from integrations.jira.connector import CREATE_PROPERTY as PROPERTY_KEY
 from integrations.models import CreateAttempt, TicketLink
-from integrations.services.creating import PROPERTY_KEY
 from tests.api import api_client, fresh_jira_log
 from tests.integrations.test_create_ticket import create_url, created_issues, ticket_form
 

@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from anomalies.models import AnomalyType, FailedCheck
 from integrations.jira import CreateField, JiraIssueType, JiraProject
+from integrations.jira.create_form import create_form_spec, custom_field_values
 from integrations.models import StatusCategory, TicketLink
 from integrations.ticket_forms import CreateTicketForm
 from tests.conftest import make_anomaly
@@ -283,16 +284,16 @@ def test_it_shapes_each_kind_of_required_custom_field_as_jira_takes_it():
         "jira_customfield_6": "orders loader",
         "jira_customfield_7": "Loader crashed.",
     }
-    form = CreateTicketForm(
-        QueryDict(urlencode(submitted, doseq=True)),
+    spec = create_form_spec(
         projects=[JiraProject(id="10000", key="DQ", name="Data Quality")],
         issue_types=[JiraIssueType(id=TASK, name="Task", subtask=False)],
         fields_meta=fields_meta,
         assignees=[],
     )
+    form = CreateTicketForm(QueryDict(urlencode(submitted, doseq=True)), spec=spec)
 
     assert form.is_valid(), form.errors
-    assert form.extra_jira_fields() == {
+    assert custom_field_values(spec, form.cleaned_data) == {
         "customfield_1": 12,
         "customfield_2": 2.5,
         "customfield_3": "2024-02-01",

@@ -28,13 +28,14 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from anomalies.services import acknowledge_anomaly
+from integrations.connectors import Credentials
 from integrations.forms import ConnectForm
 from integrations.host_policy import HostNotAllowed, HostPolicy, is_public_address
 from integrations.jira import JiraClient, JiraError, JiraHostNotAllowed, JiraUnavailable
+from integrations.jira.connector import jira_client
 from integrations.jira.errors import HINT_HOST_NOT_ALLOWED
 from integrations.models import Connector, SyncEvent, SyncState, TicketingIntegration
 from integrations.services import sync
-from integrations.services.clients import Credentials, jira_client
 from tests.api import api_client
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, make_link
 from tests.test_settings import run_check

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from anomalies import services as anomaly_services
 from integrations import services
+from integrations.jira.connector import client_for
 from integrations.models import StatusCategory, SyncEvent, SyncState, TicketLink
 from tests.conftest import make_anomaly
 from tests.integrations import page
@@ -139,7 +140,7 @@ def test_it_lists_matching_issues_and_links_the_one_chosen(
 
 
 def create_issues_in_jira(integration, count: int, summary: str) -> None:
-    with services.client_for(integration) as client:
+    with client_for(integration) as client:
         for number in range(count):
             client.create_issue(
                 {

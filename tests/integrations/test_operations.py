@@ -18,8 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from integrations import tasks
 from integrations.jira import JiraNotFound
+from integrations.jira.connector import client_for
 from integrations.models import SyncEvent, SyncState, WorkerHeartbeat
-from integrations.services import client_for
 from integrations.services.health import HEARTBEAT
 from tests.conftest import make_link
 

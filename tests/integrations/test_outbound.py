@@ -8,6 +8,7 @@ import pytest
 
 from anomalies.models import FailedCheck, Status
 from integrations import outbound
+from integrations.jira.create_form import description_adf
 from tests.conftest import make_anomaly
 
 AT = datetime(2024, 1, 15, 10, 30, 0, tzinfo=UTC)
@@ -70,11 +71,13 @@ def test_it_builds_the_issue_description_byte_for_byte(anomaly_with_two_checks):
         "Runbook: https://wiki.example.com/dq/orders, then rerun."
     )
 
-    description = outbound.issue_description(
-        anomaly_with_two_checks,
-        user_description=user_description,
-        linked_at=AT,
-        site_url=SITE_URL,
+    description = description_adf(
+        outbound.issue_description(
+            anomaly_with_two_checks,
+            user_description=user_description,
+            linked_at=AT,
+            site_url=SITE_URL,
+        )
     )
 
     anomaly_url = "https://qualytics.example.com/anomalies/7001/"
@@ -151,8 +154,112 @@ def link_mark(href: str) -> dict:
 def test_it_starts_with_the_separator_when_there_is_no_user_description(
     anomaly_with_two_checks,
 ):
-    description = outbound.issue_description(
-        anomaly_with_two_checks, user_description=" \n ", linked_at=AT, site_url=SITE_URL
+    description = description_adf(
+        outbound.issue_description(
+            anomaly_with_two_checks, user_description=" \n ", linked_at=AT, site_url=SITE_URL
+        )
     )
 
     assert description["content"][0] == {"type": "rule"}
+
+
+def _facts(*lines: str) -> dict:
+    content: list[dict] = []
+    for line in lines:
+        content += (
+            [{"type": "hardBreak"}, {"type": "text", "text": line}]
+            if content
+            else [{"type": "text", "text": line}]
+        )
+    return {"type": "paragraph", "content": content}
+
+
+def _view_link(url: str) -> dict:
+    return {
+        "type": "paragraph",
+        "content": [
+            {"type": "text", "text": "View the anomaly in Qualytics: "},
+            {"type": "text", "text": url, "marks": [link_mark(url)]},
+        ],
+    }
+
+
+def test_it_lists_every_anomaly_of_a_bulk_ticket_byte_for_byte(orders, member_author):
+    from django.contrib.auth import get_user_model
+
+    second_uuid = uuid.UUID("1c8f6d2e-0a4b-4f3c-9d7e-2b3c4d5e6f70")
+    first = make_anomaly(
+        orders, pk=7002, uuid=second_uuid, detected_at=datetime(2024, 1, 14, 23, 0, tzinfo=UTC)
+    )
+    earlier = make_anomaly(
+        orders,
+        pk=7001,
+        uuid=ANOMALY_UUID,
+        anomaly_type="shape",
+        detected_at=datetime(2024, 1, 14, 22, 0, tzinfo=UTC),
+    )
+    earlier.assignees.add(
+        member_author,
+        get_user_model().objects.create_user("ana", first_name="Ana", last_name="Lima"),
+    )
+
+    description = description_adf(
+        outbound.issue_description_for_many(
+            [first, earlier],
+            user_description="Both from the 02:00 load.",
+            linked_at=AT,
+            site_url=SITE_URL,
+        )
+    )
+
+    check = "Failed check: notNull on customer_id: 12 records have a null customer_id."
+    assert description == {
+        "version": 1,
+        "type": "doc",
+        "content": [
+            {
+                "type": "paragraph",
+                "content": [{"type": "text", "text": "Both from the 02:00 load."}],
+            },
+            {"type": "rule"},
+            {
+                "type": "paragraph",
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "Qualytics Anomalies Linked [2024-01-15 10:30:00 UTC]: 2 anomalies",
+                        "marks": [{"type": "strong"}],
+                    }
+                ],
+            },
+            _facts(
+                f"Anomaly ID: 7001 ({ANOMALY_UUID})",
+                "Status: Active",
+                "Type: Shape",
+                "Detected: 2024-01-14 22:00:00 UTC",
+                "Datastore: Sales Warehouse",
+                "Container: orders",
+                "Assignees: Ana Lima, author",
+                check,
+            ),
+            _view_link("https://qualytics.example.com/anomalies/7001/"),
+            _facts(
+                f"Anomaly ID: 7002 ({second_uuid})",
+                "Status: Active",
+                "Type: Record",
+                "Detected: 2024-01-14 23:00:00 UTC",
+                "Datastore: Sales Warehouse",
+                "Container: orders",
+                check,
+            ),
+            _view_link("https://qualytics.example.com/anomalies/7002/"),
+        ],
+    }
+
+
+def test_it_writes_a_single_anomaly_bulk_ticket_as_a_single_create(anomaly_with_two_checks):
+    assert outbound.issue_description_for_many(
+        [anomaly_with_two_checks], user_description="", linked_at=AT, site_url=SITE_URL
+    ) == outbound.issue_description(
+        anomaly_with_two_checks, user_description="", linked_at=AT, site_url=SITE_URL
+    )

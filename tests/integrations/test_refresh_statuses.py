@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from integrations import services
+from integrations.jira.connector import client_for
 from integrations.models import StatusCategory, TicketLink
 from tests.integrations import page
 
@@ -29,7 +30,7 @@ def link_issue(anomaly, key, *, integration, by) -> TicketLink:
 
 
 def create_dq_issues(integration, count: int) -> None:
-    with services.client_for(integration) as client:
+    with client_for(integration) as client:
         for number in range(count):
             client.create_issue(
                 {"project": {"key": "DQ"}, "issuetype": {"id": "10001"}, "summary": f"#{number}"}

@@ -24,8 +24,10 @@ from anomalies.models import Tag
 from anomalies.services import comment_on_anomaly
 from integrations import services
 from integrations.jira import JiraClient, JiraError
+from integrations.jira import webhook as webhooks
+from integrations.jira.connector import client_for, jira_client
 from integrations.models import CredentialsUnreadable, SyncEvent, TicketingIntegration
-from integrations.services import webhooks
+from integrations.services import alerts
 from integrations.services.health import stamp_worker_heartbeat
 from tests.integrations.connection_support import (
     closed_port_url,
@@ -169,6 +171,7 @@ def every_kind_of_row(
     client.post(create, ticket)
     comment_on_anomaly(anomaly, by=manager, text="Please look at this")
     stamp_worker_heartbeat()  # a sweep ran
+    alerts.raise_alert(alerts.Alert("test", "An alert", "about nothing", "/"), [manager])
     Tag.objects.create(name="pii")
     Group.objects.create(name="Auditors")
     client.logout()
@@ -357,7 +360,7 @@ def errors_from_every_failure(request, jira_sim) -> list[Exception]:
 
 def _raised_by(call: Callable, host_url: str) -> Exception:
     credentials = services.Credentials(SENTINEL_EMAIL, SENTINEL_TOKEN)
-    with services.clients.jira_client(host_url, credentials) as client:
+    with jira_client(host_url, credentials) as client:
         try:
             call(client)
         except JiraError as error:
@@ -395,7 +398,7 @@ def test_it_keeps_the_token_out_of_service_errors(
     request, manager, anomaly, jira_sim, sentinel_integration, debug_logs
 ):
     fail_with(400, r"/rest/api/3/issue$")(request)
-    new_issue = services.NewIssue(project_key="DQ", issue_type_id="10001", summary="Null ids")
+    new_issue = services.NewTicket(scope="DQ", summary="Null ids", values={"issue_type": "10001"})
     transcript = Transcript()
 
     with pytest.raises(services.TicketError) as rejected:
@@ -419,7 +422,7 @@ def test_it_keeps_the_token_out_of_reprs(jira_sim, sentinel_integration, debug_l
     report = services.check_connection(jira_sim.url, credentials, "DQ")
     transcript = Transcript()
 
-    with services.client_for(sentinel_integration) as client:
+    with client_for(sentinel_integration) as client:
         transcript.add("repr(client)", repr(client))
         transcript.add("str(client)", str(client))
     transcript.add("repr(integration)", repr(sentinel_integration))

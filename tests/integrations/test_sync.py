@@ -955,13 +955,13 @@ def test_it_recovers_a_stale_send_without_posting_twice(
 
 
 def posted_by_dead_worker(integration: TicketingIntegration, event: SyncEvent) -> None:
-    from integrations import outbound
-    from integrations.services import client_for
+    from integrations.jira.adf import text_to_adf
+    from integrations.jira.connector import client_for
 
     with client_for(integration) as client:
         client.add_comment(
             event.link.issue_key,
-            outbound.comment_body(event.body),
+            text_to_adf(event.body),
             properties={PROPERTY_KEY: {"event": str(event.uuid)}},
         )
 

@@ -21,6 +21,7 @@ from django.utils import timezone
 from anomalies.models import HistoryEntry
 from anomalies.services import comment_on_anomaly
 from integrations import services
+from integrations.jira import webhook as webhooks
 from integrations.models import (
     StatusCategory,
     SyncEvent,
@@ -28,7 +29,6 @@ from integrations.models import (
     TicketLink,
     WebhookDelivery,
 )
-from integrations.services import webhooks
 from simulators.jira import SimulatorControl
 from tests.conftest import make_anomaly, make_link
 from tests.integrations import page

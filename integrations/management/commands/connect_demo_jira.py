@@ -6,9 +6,10 @@ from django.core.management.base import BaseCommand, CommandError
 
 from anomalies.models import Role, User
 from integrations import services
-from integrations.services import Credentials
+from integrations.connectors import get_connector
 
-DEMO_CREDENTIALS = "bot@example.com:sim-token"
+CONNECTOR = "jira"
+DEMO_CREDENTIALS = get_connector(CONNECTOR).parse_credentials("bot@example.com:sim-token")
 
 
 class Command(BaseCommand):
@@ -28,17 +29,18 @@ class Command(BaseCommand):
         manager = User.objects.filter(role=Role.MANAGER).order_by("pk").first()
         integration = services.connect_integration(
             host_url=url,
-            credentials=Credentials.parse(DEMO_CREDENTIALS),
+            credentials=DEMO_CREDENTIALS,
             default_project_key=project,
             report=report,
             by=manager,
+            connector=CONNECTOR,
         )
         self.stdout.write(f"Connected {integration} (default project {project}).")
 
     def _check(self, url: str, project: str, wait: float):
         deadline = time.monotonic() + wait
         while True:
-            report = services.check_connection(url, Credentials.parse(DEMO_CREDENTIALS), project)
+            report = services.check_connection(url, DEMO_CREDENTIALS, project, CONNECTOR)
             if report.ok:
                 return report
             if time.monotonic() > deadline:

@@ -4,7 +4,7 @@ from integrations.services.health import format_health, sync_health
 
 
 class Command(BaseCommand):
-    help = "Print the state of the Jira sync queue (exit 1 when it needs attention)."
+    help = "Print the state of the sync queue (exit 1 when it needs attention)."
 
     def handle(self, *args, **options) -> None:
         health = sync_health()

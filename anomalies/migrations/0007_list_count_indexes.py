@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("anomalies", "0005_repair_out_of_range_detection_times"),
+        ("anomalies", "0006_saved_views"),
     ]
 
     operations = [

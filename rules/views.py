@@ -1,0 +1,74 @@
+"""Settings › Ticket rules (Managers and Admins): the ordered list with counters, the form
+with a preview on a real anomaly, the dry run, pause and resume."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from anomalies.models import Anomaly
+from anomalies.validation import parse_id
+from integrations.access import manager_required
+
+from .forms import TicketRuleForm
+from .matching import TemplateRefused
+from .models import TicketRule
+from .services import dry_run_rule, preview_rule
+
+
+@manager_required
+def rule_list(request):
+    rules = TicketRule.objects.prefetch_related("datastores")
+    return render(request, "rules/rule_list.html", {"rules": rules})
+
+
+@manager_required
+def new_rule(request):
+    return _rule_form(request, TicketRule(owner=request.user))
+
+
+@manager_required
+def edit_rule(request, pk: int):
+    return _rule_form(request, get_object_or_404(TicketRule, pk=pk))
+
+
+def _rule_form(request, rule: TicketRule):
+    form = TicketRuleForm(request.POST or None, instance=rule)
+    preview, preview_error = _preview(request, rule)
+    if request.method == "POST" and "preview" not in request.POST and form.is_valid():
+        saved = form.save()
+        messages.success(request, f"Rule “{saved.name}” saved.")
+        return redirect("rules:list")
+    context = {"form": form, "rule": rule, "preview": preview, "preview_error": preview_error}
+    return render(request, "rules/rule_form.html", context)
+
+
+def _preview(request, rule: TicketRule):
+    """The saved rule's texts rendered with the anomaly whose id was given (?anomaly=)."""
+    anomaly_id = parse_id(request.GET.get("anomaly", ""))
+    if anomaly_id is None or rule.pk is None:
+        return None, ""
+    anomaly = Anomaly.objects.visible_to(request.user).filter(pk=anomaly_id).first()
+    if anomaly is None:
+        return None, f"No anomaly {anomaly_id} that you can see."
+    try:
+        return preview_rule(rule, anomaly), ""
+    except TemplateRefused as error:
+        return None, str(error)
+
+
+@manager_required
+def dry_run(request, pk: int):
+    rule = get_object_or_404(TicketRule, pk=pk)
+    return render(request, "rules/dry_run.html", {"rule": rule, "result": dry_run_rule(rule)})
+
+
+@require_POST
+@manager_required
+def toggle_paused(request, pk: int):
+    rule = get_object_or_404(TicketRule, pk=pk)
+    rule.paused = not rule.paused
+    rule.save(update_fields=["paused"])
+    messages.success(request, f"Rule “{rule.name}” {'paused' if rule.paused else 'resumed'}.")
+    return redirect("rules:list")

@@ -1,0 +1,91 @@
+"""Settings › Ticket rules: Managers and Admins only; save, preview, dry run, pause."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.urls import reverse
+
+from rules.models import TicketRule
+
+from .support import ingest, make_rule
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_refuses_members(client, member_author):
+    client.force_login(member_author)
+    assert client.get(reverse("rules:list")).status_code == HTTPStatus.FORBIDDEN
+    assert client.post(reverse("rules:new"), {"name": "x"}).status_code == HTTPStatus.FORBIDDEN
+
+
+def test_it_saves_a_new_rule_paused_for_its_owner(client, manager, warehouse):
+    client.force_login(manager)
+    response = client.post(
+        reverse("rules:new"),
+        {
+            "name": "Nightly nulls",
+            "position": 1,
+            "paused": "on",
+            "trigger": "ingested",
+            "datastores": [warehouse.pk],
+            "action": "create",
+            "issue_type_id": "10001",
+            "summary_template": "{{ checks }} in {{ container }}",
+            "min_weight": 0,
+            "priority_bands": "[]",
+            "cooldown_hours": 24,
+        },
+    )
+    assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:2000]
+    rule = TicketRule.objects.get()
+    assert (rule.owner, rule.paused) == (manager, True)
+    assert "Nightly nulls" in client.get(reverse("rules:list")).content.decode()
+
+
+def test_it_shows_a_bad_template_as_the_fields_error(client, manager):
+    client.force_login(manager)
+    response = client.post(
+        reverse("rules:new"),
+        {
+            "name": "Bad",
+            "position": 1,
+            "trigger": "ingested",
+            "action": "create",
+            "issue_type_id": "10001",
+            "summary_template": "{% debug %}",
+            "min_weight": 0,
+            "priority_bands": "[]",
+            "cooldown_hours": 24,
+        },
+    )
+    assert response.status_code == HTTPStatus.OK
+    assert "is not allowed" in response.content.decode()
+    assert not TicketRule.objects.exists()
+
+
+def test_it_previews_with_a_real_anomaly_and_shows_the_dry_run(client, admin, orders):
+    rule = make_rule(admin)
+    anomalies = [ingest(orders, admin) for _ in range(3)]
+    client.force_login(admin)
+    page = client.get(reverse("rules:edit", args=[rule.pk]), {"anomaly": anomalies[0].pk})
+    assert f"notNull on customer_id in orders (anomaly {anomalies[0].pk})" in page.content.decode()
+    dry = client.get(reverse("rules:dry_run", args=[rule.pk])).content.decode()
+    assert "would have created 1 issue and 2 comments over the last 30 days" in dry
+
+
+def test_it_pauses_and_resumes(client, manager):
+    rule = make_rule(manager, paused=False)
+    client.force_login(manager)
+    client.post(reverse("rules:toggle_paused", args=[rule.pk]))
+    rule.refresh_from_db()
+    assert rule.paused
+
+
+def test_it_lets_managers_manage_rules_in_the_admin(client, manager):
+    make_rule(manager, name="In the admin")
+    client.force_login(manager)
+    page = client.get(reverse("admin:rules_ticketrule_changelist"))
+    assert page.status_code == HTTPStatus.OK
+    assert "In the admin" in page.content.decode()
