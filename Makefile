@@ -31,9 +31,9 @@ format: venv
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## Pages beside their floors on Postgres + gunicorn (ARGS='--scale 1m' for 1,000,000 anomalies)
 bench: venv
-	$(BIN)/python bench/anomaly_list.py
-	$(BIN)/python bench/jira_simulator.py
+	$(BIN)/python bench/run.py $(ARGS)
 
 clean:
 	rm -rf var/celery-broker var/*.log

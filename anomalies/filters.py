@@ -13,7 +13,7 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.db.models import CharField, Q, QuerySet, Value
+from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Cast, Replace
 
 from .models import Anomaly, FailedCheck, User
@@ -68,14 +68,33 @@ def _uuid_prefix_match(text: str) -> Q | None:
     return Q(pk__in=matching.values("pk"))
 
 
+# Past this many description matches a word is common: walking the sorted list and testing
+# each row finds a page sooner than collecting every match through the trigram index.
+COMMON_WORD_MATCHES = 500
+
+
+def _text_matches(text: str) -> Q:
+    """The description/check-message condition, in the shape the trigram indexes can serve.
+
+    A rare word: the ids matching either column, each found through its own trigram index
+    (anomalies/migrations/0004), joined by a UNION. A common word: a per-row test, so the
+    page query stops after its first rows in sort order. One bounded probe tells them apart
+    (docs/performance.md).
+    """
+    by_description = Anomaly.objects.filter(description__icontains=text).order_by()
+    by_check = FailedCheck.objects.filter(message__icontains=text).order_by()
+    probe = by_description.values("pk")[: COMMON_WORD_MATCHES + 1]
+    if len(probe) <= COMMON_WORD_MATCHES:
+        return Q(pk__in=by_description.values("pk").union(by_check.values("anomaly_id")))
+    return Q(description__icontains=text) | Q(Exists(by_check.filter(anomaly_id=OuterRef("pk"))))
+
+
 def search(anomalies: QuerySet, text: str) -> QuerySet:
     """Free text over the id, uuid (or its prefix), description, failed-check messages and
     whatever registered matchers add (Jira keys); `#123` is an id."""
     if text.startswith("#") and text[1:].isdigit():
         return anomalies.filter(pk=parse_id(text[1:]) or 0)
-    matches = Q(description__icontains=text) | Q(
-        pk__in=FailedCheck.objects.filter(message__icontains=text).values("anomaly_id")
-    )
+    matches = _text_matches(text)
     if parse_id(text) is not None:
         matches |= Q(pk=parse_id(text))
     for matcher in (_uuid_prefix_match, *_search_matchers):

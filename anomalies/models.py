@@ -209,6 +209,12 @@ class Anomaly(models.Model):
             models.Index(fields=["datastore", "status", "-detected_at"]),
             models.Index(fields=["-detected_at", "-id"]),
             models.Index(fields=["-weight", "-id"]),
+            # The list's one-status pages, and its per-status counts: each a range of at most
+            # COUNT_CAP entries, whatever the type and datastore filters (docs/performance.md).
+            models.Index(fields=["status", "-detected_at", "-id"], name="anomaly_status_detected"),
+            models.Index(
+                fields=["status", "anomaly_type", "datastore"], name="anomaly_status_counts"
+            ),
         ]
 
     def __str__(self) -> str:

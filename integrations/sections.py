@@ -1,5 +1,6 @@
 """The "Linked Tickets" section of the anomaly page, registered with anomalies.sections."""
 
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils.html import format_html, format_html_join
 
@@ -16,8 +17,13 @@ def links_with_sync_state(anomaly_id: int):
     return TicketLink.objects.current().filter(anomaly_id=anomaly_id).with_sync_state()
 
 
+# The sync log shows each link's latest events; `?events=all` shows its whole history.
+EVENTS_SHOWN = 5
+
+
 def render_linked_tickets(request, access: AnomalyAccess):
     integration = connected_integration()
+    show_all = request.GET.get("events") == "all"
     context = {
         "anomaly": access.anomaly,
         "access": access,
@@ -25,7 +31,12 @@ def render_linked_tickets(request, access: AnomalyAccess):
         "missed_count": missed_events(access.anomaly).count() if integration else 0,
         "connector": integration.connector_class if integration else None,
         "connector_names": " or ".join(name for _, name in connector_choices()),
-        "links": list(links_with_sync_state(access.anomaly.pk).with_events_newest_first()),
+        "show_all_events": show_all,
+        "links": list(
+            links_with_sync_state(access.anomaly.pk)
+            .annotate(event_count=Count("sync_events"))
+            .with_events_newest_first(latest=None if show_all else EVENTS_SHOWN)
+        ),
     }
     return render_to_string("integrations/linked_tickets.html", context, request=request)
 

@@ -273,6 +273,12 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
+# Celery's Django fixup closes the database connection around every task unless told to
+# reuse it; workers keep it instead, and qualytics_jira/celery.py checks it before each task
+# the way Django does per request (CONN_MAX_AGE, CONN_HEALTH_CHECKS). 0 closes per task.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000) or None
+# A worker child whose memory grew past this (KiB) is replaced after its current task.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env.int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", default=150_000)
 
 # --- Sync (the outbox of Jira comments) ---------------------------------------------------
 SYNC_SWEEP_SECONDS = env.float("SYNC_SWEEP_SECONDS", default=30.0)

@@ -31,8 +31,13 @@ def assignable_users(user: User):
 
 
 @register.inclusion_tag("anomalies/_bulk_bar.html", takes_context=True)
-def bulk_bar(context, matching: int):
+def bulk_bar(context, matching):
+    """`matching`: how many the list shows, a number or the list's capped count ("1,000+",
+    `CappedCount`): past the cap, or past BULK_LIMIT, "all matching" is more than one request
+    may change, so the bar says so and offers only the selected rows."""
     request: HttpRequest = context["request"]
+    exact = getattr(matching, "exact", True)
+    count = getattr(matching, "value", matching)
     return {
         "request": request,
         "actions": bulk_actions().values(),
@@ -40,6 +45,7 @@ def bulk_bar(context, matching: int):
         "archive_form": ArchiveForm(),
         "filters": clean_query(request.GET.urlencode()),
         "matching": matching,
+        "too_many": not exact or count > BULK_LIMIT,
         "limit": BULK_LIMIT,
         "csrf_token": context.get("csrf_token"),
         # The bulk create's idempotency token: submitting this page twice creates one issue.

@@ -71,9 +71,12 @@ class TicketLinkQuerySet(models.QuerySet):
         open_events = SyncEvent.objects.filter(state__in=OPEN_STATES).order_by("pk")
         return self.prefetch_related(Prefetch("sync_events", open_events, to_attr="open_events"))
 
-    def with_events_newest_first(self):
-        """Prefetch every event of each link, newest first (the section's event list)."""
+    def with_events_newest_first(self, latest: int | None = None):
+        """Prefetch each link's events, newest first (the section's event list): all of
+        them, or only the ``latest`` few per link (one windowed query for all links)."""
         events = SyncEvent.objects.order_by("-pk")
+        if latest is not None:
+            events = events[:latest]
         return self.prefetch_related(Prefetch("sync_events", events, to_attr="events"))
 
 

@@ -39,7 +39,7 @@ from ..models import (
 )
 from .alerts import on_event_failed, on_integration_paused
 from .batching import hand_to_workers
-from .clients import connector_for
+from .clients import pooled_connector_for
 
 logger = logging.getLogger(__name__)
 
@@ -207,7 +207,7 @@ def _ready(event: SyncEvent, now: datetime) -> bool:
 def _send(event: SyncEvent) -> str:
     link = event.link
     marker = str(event.uuid)
-    with connector_for(link.integration) as connector:
+    with pooled_connector_for(link.integration) as connector:
         if event.outcome_unknown:
             found = connector.find_note(link.issue_key, marker)
             if found:

@@ -27,7 +27,7 @@ from ..models import (
     TicketingIntegration,
     TicketLink,
 )
-from .clients import connector_for
+from .clients import connector_for, pooled_connector_for
 from .creating import (
     CreateOutcomeUnknown,
     CreateResult,
@@ -36,6 +36,7 @@ from .creating import (
     create_once,
 )
 from .reconnect import reattach_history_link
+from .refresh_writes import save_refreshed, shown_status
 from .sync import REFRESH_TASK, cancel_pending_events, ticket_words
 
 logger = logging.getLogger(__name__)
@@ -381,19 +382,21 @@ def refresh_ticket_statuses(link_ids: list[int] | None = None) -> int:
 def refresh_links(link_ids: list[int] | None = None) -> RefreshResult:
     """Like refresh_ticket_statuses, telling apart a refresh the remote refused (credentials,
     an outage: every status Unknown, with the reason) from tickets that are gone (broken)."""
-    links = (
-        TicketLink.objects.current()
-        .filter(integration__state=IntegrationState.CONNECTED, broken_reason="")
-        .select_related("integration")
+    links = TicketLink.objects.current().filter(
+        integration__state=IntegrationState.CONNECTED, broken_reason=""
     )
     if link_ids is not None:
         links = links.filter(pk__in=link_ids)
     by_integration: dict[int, list[TicketLink]] = {}
     for link in links:
         by_integration.setdefault(link.integration_id, []).append(link)
+    # Each integration loaded once (not joined per link: its credentials decrypt per row).
+    integrations = TicketingIntegration.objects.in_bulk(list(by_integration))
     result = RefreshResult()
-    for group in by_integration.values():
-        _refresh_group(group[0].integration, group, result)
+    for integration_id, group in by_integration.items():
+        for link in group:
+            link.integration = integrations[integration_id]
+        _refresh_group(integrations[integration_id], group, result)
     return result
 
 
@@ -402,7 +405,7 @@ def _refresh_group(
 ) -> None:
     now = timezone.now()
     try:
-        with connector_for(integration) as connector:
+        with pooled_connector_for(integration) as connector:
             lookup = connector.read_statuses({link.issue_key for link in links})
     except (ConnectorError, CredentialsUnreadable) as error:  # the status becomes Unknown, with why
         reason = _refresh_failure(error)
@@ -415,7 +418,9 @@ def _refresh_group(
     gone = (
         f"The {connector.ticket_noun} was deleted, or the {connector.name} account cannot see it."
     )
+    changed, unchanged = [], []
     for link in links:
+        before = shown_status(link)
         issue = lookup.found.get(connector.normalize_key(link.issue_key) or link.issue_key)
         if issue is None:
             link.mark_broken(gone, at=now)
@@ -423,7 +428,8 @@ def _refresh_group(
         else:
             apply_status(link, issue, now)
             result.refreshed += 1
-    TicketLink.objects.bulk_update(links, TicketLink.STATUS_FIELDS)
+        (unchanged if shown_status(link) == before else changed).append(link)
+    save_refreshed(changed, unchanged, now)
 
 
 def _refresh_failure(error: ConnectorError | CredentialsUnreadable) -> str:

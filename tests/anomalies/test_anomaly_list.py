@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from anomalies.forms import SORTS
 from anomalies.models import Anomaly, Container, Datastore, FailedCheck, Level, Status
 from tests.conftest import grant, make_anomaly
 
@@ -64,8 +65,12 @@ def test_it_counts_each_status_within_the_other_filters(author_client, orders, w
     response = author_client.get(LIST_URL, {"datastore": warehouse.pk, "status": "all"})
 
     counts = response.context["counts"]
-    assert (counts["Active"], counts["Resolved"], counts["Acknowledged"]) == (1, 1, 0)
-    assert response.context["page"].paginator.count == 2
+    assert (counts["Active"].value, counts["Resolved"].value, counts["Acknowledged"].value) == (
+        1,
+        1,
+        0,
+    )
+    assert response.context["page"].total.value == 2
 
 
 def author_client_user(client):
@@ -139,17 +144,125 @@ def bulk_anomalies(container: Container, count: int) -> None:
     )
 
 
+def follow(client, response, rel: str):
+    """Follow the pager link labelled `rel` (e.g. "Next →") of a list page."""
+    pager = response.text.split('class="pager"', 1)[1]
+    for anchor in pager.split("<a ")[1:]:
+        if rel in anchor:
+            href = anchor.split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+            return client.get(LIST_URL + href)
+    raise AssertionError(f"no {rel!r} link")
+
+
 def test_it_pages_by_fifty_keeping_the_filters(author_client, orders):
     bulk_anomalies(orders, 120)
 
     first = author_client.get(LIST_URL, {"q": "anomaly", "sort": "-detected"})
-    third = author_client.get(LIST_URL, {"q": "anomaly", "sort": "-detected", "page": 3})
+    second = follow(author_client, first, "Next")
+    third = follow(author_client, second, "Next")
 
-    assert len(ids(first)) == 50
+    assert len(ids(first)) == len(ids(second)) == 50
     assert len(ids(third)) == 20
-    assert first.context["page"].paginator.num_pages == 3
-    assert "q=anomaly" in first.context["query_without_page"]
-    assert "Page 1 of 3" in first.text
+    assert not set(ids(first)) & set(ids(second))
+    assert "Next" not in third.text.split('class="pager"', 1)[1]
+    assert "q=anomaly" in third.request["QUERY_STRING"]
+    assert "50 of 120" in first.text
+
+
+@pytest.mark.parametrize("sort", ["-detected", "detected", "-weight", "weight"])
+def test_it_walks_back_and_to_the_last_page_in_every_sort(author_client, orders, sort):
+    bulk_anomalies(orders, 120)
+    Anomaly.objects.filter(pk__in=Anomaly.objects.order_by("pk").values("pk")[:70]).update(weight=5)
+    everything = list(Anomaly.objects.order_by(*SORTS[sort]).values_list("pk", flat=True))
+
+    first = author_client.get(LIST_URL, {"sort": sort})
+    second = follow(author_client, first, "Next")
+    last = follow(author_client, first, "Last")
+    back = follow(author_client, second, "Previous")
+
+    assert ids(first) + ids(second) == everything[:100]
+    assert ids(last) == everything[-50:]
+    assert ids(back) == everything[:50]
+    assert "First" in second.text and "Last" not in last.text.split('class="pager"', 1)[1]
+
+
+def test_it_says_when_a_count_stops_at_the_cap(author_client, orders, monkeypatch):
+    monkeypatch.setattr("anomalies.listing.COUNT_CAP", 5)
+    bulk_anomalies(orders, 8)
+    make_anomaly(orders, status=Status.RESOLVED)
+
+    response = author_client.get(LIST_URL)
+
+    assert str(response.context["counts"]["Active"]) == "5+"
+    assert str(response.context["counts"]["Resolved"]) == "1"
+    assert "5+ matching" in response.text and "counted up to 5" in response.text
+
+
+def test_it_offers_only_the_selected_rows_when_the_count_is_capped(
+    author_client, orders, monkeypatch
+):
+    monkeypatch.setattr("anomalies.listing.COUNT_CAP", 5)
+    bulk_anomalies(orders, 8)
+
+    page = author_client.get(LIST_URL).text
+
+    bar = page.split('id="bulk"', 1)[1].split("</form>", 1)[0]
+    assert 'value="all" disabled> All 5+ matching (at most 1,000 at once' in bar
+    assert page.count('type="checkbox" name="ids"') == 8
+
+
+def test_it_offers_all_matching_when_the_count_is_exact(author_client, orders):
+    bulk_anomalies(orders, 3)
+
+    page = author_client.get(LIST_URL).text
+
+    assert 'value="all"> All 3 matching</label>' in page
+    for anomaly in Anomaly.objects.all():
+        assert (
+            f'<input type="checkbox" name="ids" value="{anomaly.pk}" form="bulk" '
+            f'aria-label="Select #{anomaly.pk}">' in page
+        )
+
+
+def test_it_finds_a_common_word_and_a_rare_one_alike(author_client, orders, monkeypatch):
+    monkeypatch.setattr("anomalies.filters.COMMON_WORD_MATCHES", 3)
+    bulk_anomalies(orders, 6)  # "anomaly 0" … "anomaly 5": a common word past the probe
+    rare = make_anomaly(orders, description="Nothing like the others")
+    FailedCheck.objects.create(anomaly=rare, rule_type="volumetric", message="anomaly-free zone")
+
+    common = ids(author_client.get(LIST_URL, {"q": "ANOMALY"}))
+    once = ids(author_client.get(LIST_URL, {"q": "like the"}))
+
+    assert len(common) == 7 and rare.pk in common  # the check message matches too
+    assert once == [rare.pk]
+
+
+def test_it_counts_a_search_from_a_sample_and_says_so(author_client, orders, monkeypatch):
+    monkeypatch.setattr("anomalies.listing.COUNT_CAP", 4)
+    bulk_anomalies(orders, 6)
+
+    response = author_client.get(LIST_URL, {"q": "anomaly"})
+
+    assert str(response.context["counts"]["Active"]) == "5+"
+    assert "counted up to 4" in response.text
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        {"after": "yesterday~x"},
+        {"before": "1~"},
+        {"after": "2026-13-45T00:00:00~5"},
+        {"after": "99999999999~5", "sort": "-weight"},
+    ],
+)
+def test_it_ignores_a_cursor_it_did_not_make(author_client, orders, cursor):
+    bulk_anomalies(orders, 3)
+
+    response = author_client.get(LIST_URL, cursor)
+
+    assert response.status_code == HTTPStatus.OK
+    assert len(ids(response)) == 3
 
 
 def test_it_ignores_a_page_past_the_end(author_client, orders):
@@ -181,17 +294,25 @@ def test_it_rejects_a_datastore_filter_the_user_cannot_see(author_client, orders
 
 
 @pytest.mark.parametrize("rows", [3, 60])
-def test_it_runs_the_same_number_of_queries_whatever_the_row_count(author_client, orders, rows):
+@pytest.mark.parametrize("cursor", ["", "after", "last"])
+def test_it_runs_the_same_number_of_queries_whatever_the_row_count(
+    author_client, orders, rows, cursor
+):
     bulk_anomalies(orders, rows)
+    query = {"q": "anomaly"}
+    if cursor == "after":
+        query["after"] = f"{timezone.now().isoformat()}~999999"
+    elif cursor == "last":
+        query["page"] = "last"
 
     with CaptureQueriesContext(connection) as queries:
-        response = author_client.get(LIST_URL, {"q": "anomaly"})
+        response = author_client.get(LIST_URL, query)
 
     assert response.status_code == HTTPStatus.OK
-    # session, user, visible datastores, per-status counts, the page of rows, one for the
-    # rows' linked Jira issues (registered by integrations), the bulk bar's assignable users,
-    # and the saved views (none here)
-    assert len(queries) == 8, [q["sql"] for q in queries]
+    # session, user, visible datastores, the search's common-word probe, per-status counts,
+    # the page of rows, one for the rows' linked Jira issues (registered by integrations),
+    # the bulk bar's assignable users, and the saved views (none here)
+    assert len(queries) == 9, [q["sql"] for q in queries]
 
 
 def test_it_shows_what_other_apps_note_on_each_row(author_client, orders):
@@ -213,3 +334,16 @@ def test_it_shows_what_other_apps_note_on_each_row(author_client, orders):
     rows = {anomaly.pk: anomaly.row_notes for anomaly in response.context["page"].object_list}
     assert rows[plain.pk] == []
     assert f"<em class='note'>noted {noted.pk}</em>" in response.text
+
+
+def test_it_escapes_every_value_a_row_shows(author_client, warehouse):
+    container = Container.objects.create(datastore=warehouse, name="<b>orders</b>")
+    warehouse.name = '"><img src=x onerror=alert(1)>'
+    warehouse.save()
+    make_anomaly(container, description="<script>alert('x')</script>")
+
+    page = author_client.get(LIST_URL).text
+
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>orders" not in page
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
+    assert "&lt;b&gt;orders&lt;/b&gt;" in page

@@ -72,17 +72,13 @@ def test_it_prints_logins_that_work_and_see_what_their_teams_allow(db):
 
     client = Client()
     assert sign_in(client, "outsider")
-    assert (
-        client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count
-        == 0
-    )
+    assert client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].total.value == 0
     assert sign_in(client, "admin")
     assert (
-        client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count
-        == 100
+        client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].total.value == 100
     )
     assert sign_in(client, "reporter")
-    seen = client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].paginator.count
+    seen = client.get(reverse("anomalies:list"), {"status": "all"}).context["page"].total.value
     assert 0 < seen < 100  # HR Postgres is not theirs
 
 

@@ -1,0 +1,166 @@
+"""Sync measure: events delivered per second by N Celery worker processes, beside a plain
+`requests` loop posting the same comments with N threads on kept-alive sessions.
+
+    python bench/sync.py <simulator url> <redis broker url> <workers> <events>
+
+Run by bench/run.py (environment: the bench database, secrets). Prints one JSON line.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# The broker this process publishes to: the workers' (argument 2), set before Django loads.
+if len(sys.argv) > 2:
+    os.environ["CELERY_BROKER_URL"] = sys.argv[2]
+
+import django  # noqa: E402
+
+django.setup()
+
+import requests  # noqa: E402
+from django.utils import timezone  # noqa: E402
+
+from anomalies.models import Anomaly  # noqa: E402
+from bench.refresh import point_integration_at  # noqa: E402
+from integrations import outbound  # noqa: E402
+from integrations.models import (  # noqa: E402
+    SyncEvent,
+    SyncQueue,
+    SyncState,
+    TicketLink,
+    remote_issue_key,
+)
+from integrations.services.sync import enqueue_deliveries  # noqa: E402
+from simulators.jira import SimulatorControl  # noqa: E402
+from simulators.jira.seed import DEFAULT_EMAIL, DEFAULT_TOKEN  # noqa: E402
+
+ISSUES = 50
+MARK = "bench-sync-"
+
+
+def prepare(sim_url: str, events: int) -> list[int]:
+    integration = point_integration_at(sim_url)
+    TicketLink.objects.filter(issue_id__startswith=MARK).delete()
+    issues = {issue["key"]: issue["id"] for issue in SimulatorControl(sim_url).issues()}
+    keys = [f"DQ-{number + 4}" for number in range(ISSUES)]
+    anomaly_ids = Anomaly.objects.order_by("-pk").values_list("pk", flat=True)[:ISSUES]
+    links = TicketLink.objects.bulk_create(
+        TicketLink(
+            anomaly_id=anomaly_id,
+            integration=integration,
+            origin=TicketLink.Origin.LINKED,
+            issue_id=f"{MARK}{issues[key]}",
+            issue_key=key,
+            url=f"{sim_url}/browse/{key}",
+            linked_at=timezone.now(),
+        )
+        for anomaly_id, key in zip(anomaly_ids, keys, strict=True)
+    )
+    remote = {link.pk: remote_issue_key(integration.pk, link.issue_id) for link in links}
+    SyncQueue.objects.bulk_create(
+        [SyncQueue(remote_issue=r, integration=integration) for r in remote.values()],
+        ignore_conflicts=True,
+    )
+    now = timezone.now()
+    created = SyncEvent.objects.bulk_create(
+        (
+            SyncEvent(
+                link=links[number % ISSUES],
+                remote_issue=remote[links[number % ISSUES].pk],
+                kind="commented",
+                body=f"[bench] comment {number}",
+                created_at=now,
+            )
+            for number in range(events)
+        ),
+        batch_size=1000,
+    )
+    return [event.pk for event in created]
+
+
+def worker(env: dict, concurrency: int) -> subprocess.Popen:
+    argv = [sys.executable, "-m", "celery", "-A", "qualytics_jira", "worker", "--pool", "prefork"]
+    argv += ["--concurrency", str(concurrency), "--loglevel", "WARNING", "-Q", "celery"]
+    argv += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
+    argv += ["--hostname", f"bench-{os.getpid()}@%h"]
+    # Its own process group, so the pool's children stop with it.
+    return subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, start_new_session=True
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+def delivered(ids: list[int]) -> int:
+    return SyncEvent.objects.filter(pk__in=ids, state=SyncState.DELIVERED).count()
+
+
+def floor(sim_url: str, threads: int, events: int) -> float:
+    """The same comment posts, `threads` clients each on one kept-alive session."""
+    keys = [f"DQ-{number + 4}" for number in range(ISSUES)]
+    share = events // threads
+
+    def client(offset: int) -> None:
+        with requests.Session() as session:
+            session.auth = (DEFAULT_EMAIL, DEFAULT_TOKEN)
+            for number in range(offset * share, (offset + 1) * share):
+                key = keys[number % ISSUES]
+                body = {"body": outbound.comment_body(f"[bench] floor {number}")}
+                url = f"{sim_url}/rest/api/3/issue/{key}/comment"
+                session.post(url, json=body, timeout=30).raise_for_status()
+
+    started = time.perf_counter()
+    pool = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return share * threads / (time.perf_counter() - started)
+
+
+def main() -> None:
+    sim_url, broker_url, workers, events = (
+        sys.argv[1],
+        sys.argv[2],
+        int(sys.argv[3]),
+        int(sys.argv[4]),
+    )
+    env = {**os.environ, "CELERY_BROKER_URL": broker_url}
+    ids = prepare(sim_url, events)
+    process = worker(env, workers)
+    try:
+        time.sleep(6)  # the worker starts (its children fork, connect to Redis)
+        started = time.perf_counter()
+        enqueue_deliveries(ids)
+        deadline = started + 300
+        while delivered(ids) < len(ids) and time.perf_counter() < deadline:
+            time.sleep(0.5)
+        seconds = time.perf_counter() - started
+        done = delivered(ids)
+    finally:
+        stop(process)
+    rate = done / seconds
+    floor_rate = floor(sim_url, workers, events)
+    TicketLink.objects.filter(issue_id__startswith=MARK).delete()
+    print(json.dumps({"workers": workers, "events": events, "delivered": done,
+                      "rate": rate, "floor_rate": floor_rate}))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
