@@ -50,9 +50,13 @@ def claim_redis_db() -> int:
         return int(os.environ["TEST_REDIS_DB"])
     for db in range(1, 16):
         client = redis_client(*SHARED_REDIS, db=db)
-        if _only_leftover_queues(client) and client.set(RUN_MARKER, os.getpid(), nx=True, ex=3600):
-            client.flushdb()  # what an interrupted run left behind
-            client.set(RUN_MARKER, os.getpid(), ex=3600)
+        if not _only_leftover_queues(client):
+            continue
+        _drop_dead_claim(client)
+        if client.set(RUN_MARKER, os.getpid(), nx=True, ex=3600):
+            for key in client.keys("*"):  # what an interrupted run left behind
+                if key.decode() != RUN_MARKER:
+                    client.delete(key)
             return db
     raise RuntimeError("No free database on the shared Redis; set TEST_REDIS_DB.")
 
@@ -63,10 +67,41 @@ LEFTOVER_KEY_PREFIXES = ("_kombu.", "celery", "unacked")
 
 
 def _only_leftover_queues(client) -> bool:
-    if client.exists(RUN_MARKER):
+    if _claimed_by_a_live_run(client):
         return False
     keys = client.keys("*")
-    return all(key.decode().startswith(LEFTOVER_KEY_PREFIXES) for key in keys)
+    return all(key.decode().startswith((RUN_MARKER, *LEFTOVER_KEY_PREFIXES)) for key in keys)
+
+
+def _drop_dead_claim(client) -> None:
+    """Delete a dead run's claim, unless another run replaced it meanwhile."""
+    import redis
+
+    with client.pipeline() as pipe:
+        try:
+            pipe.watch(RUN_MARKER)
+            owner = pipe.get(RUN_MARKER)
+            pipe.multi()
+            if owner is not None:
+                pipe.delete(RUN_MARKER)
+            pipe.execute()
+        except redis.WatchError:
+            pass  # another run took it: SET NX below fails, and the next database is tried
+
+
+def _claimed_by_a_live_run(client) -> bool:
+    """A claim holds while its run's process lives; a killed run's claim (same machine, so
+    the pid can be checked) is taken over instead of blocking the database for an hour."""
+    owner = client.get(RUN_MARKER)
+    if owner is None:
+        return False
+    try:
+        os.kill(int(owner), 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, ValueError):
+        return True
+    return True
 
 
 def empty_broker(url: str, *, keep_claim: bool = True) -> None:
