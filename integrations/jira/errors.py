@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
+from .. import transport_errors
 from ..errors import (
     ConnectorError,
     CredentialsRejected,
@@ -261,52 +261,10 @@ def error_from_transport(
     exc: requests.RequestException, *, is_write: bool, read_timeout: float | None = None
 ) -> JiraError:
     """The error for a request that got no HTTP answer. Keeps nothing of ``exc`` but its type."""
-    sent = _request_was_sent(exc)
-    unknown = is_write and sent
-    if isinstance(exc, requests.Timeout):
-        phase = "answer" if sent else "accept the connection"
-        limit = f" within {read_timeout:g} s" if sent and read_timeout else ""
-        return JiraUnavailable(
-            f"Jira did not {phase}{limit} ({type(exc).__name__}).",
-            hint=HINT_NETWORK_TIMEOUT,
-            is_timeout=True,
-            outcome_unknown=unknown,
-        )
-    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return JiraUnavailable(
-            f"Could not talk to Jira: {_connection_problem(exc)}.",
-            hint=HINT_CONNECTION_FAILED,
-            outcome_unknown=unknown,
-        )
-    return JiraUnexpectedResponse(
-        f"The request to Jira failed ({type(exc).__name__}).", hint=HINT_CONNECTION_FAILED
+    error = transport_errors.error_from_transport(
+        exc, _TRANSPORT_ERRORS, is_write=is_write, read_timeout=read_timeout
     )
-
-
-def _request_was_sent(exc: requests.RequestException) -> bool:
-    """False only when we know no byte of the request reached Jira."""
-    not_sent = (
-        requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError
-    )
-    if isinstance(exc, not_sent):
-        return False
-    return not isinstance(_root_cause(exc), NewConnectionError)
-
-
-def _root_cause(exc: requests.RequestException) -> object:
-    reason = exc.args[0] if exc.args else None
-    return reason.reason if isinstance(reason, MaxRetryError) else reason
-
-
-def _connection_problem(exc: requests.RequestException) -> str:
-    cause = _root_cause(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "the TLS handshake failed"
-    if isinstance(cause, NameResolutionError):
-        return "the host name could not be resolved"
-    if isinstance(cause, NewConnectionError):
-        return "the connection was refused or the host is unreachable"
-    return "the connection was closed before Jira answered"
+    return cast(JiraError, error)  # built from this module's classes (_TRANSPORT_ERRORS)
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: Clock | None = None) -> float | None:
@@ -397,3 +355,12 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     if len(text) > MAX_MESSAGE_CHARS:
         text = text[: MAX_MESSAGE_CHARS - 1] + "…"
     return text
+
+
+_TRANSPORT_ERRORS = transport_errors.TransportErrorKinds(
+    vendor="Jira",
+    unavailable=JiraUnavailable,
+    unexpected=JiraUnexpectedResponse,
+    hint_timeout=HINT_NETWORK_TIMEOUT,
+    hint_connection_failed=HINT_CONNECTION_FAILED,
+)
