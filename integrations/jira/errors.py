@@ -135,17 +135,12 @@ class JiraRejectedInput(JiraError, RejectedInput):
 
     default_hint = HINT_REJECTED_INPUT
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        field_errors: Mapping[str, str] | None = None,
-        messages: Iterable[str] = (),
-        **kwargs: Any,
-    ) -> None:
-        field_hint = next((FIELD_HINTS[f] for f in field_errors or {} if f in FIELD_HINTS), None)
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        # ``kwargs``: field_errors and messages (``RejectedInput``), and the common ones.
+        field_errors = kwargs.get("field_errors") or {}
+        field_hint = next((FIELD_HINTS[f] for f in field_errors if f in FIELD_HINTS), None)
         kwargs.setdefault("hint", field_hint)
-        super().__init__(message, field_errors=field_errors, messages=messages, **kwargs)
+        super().__init__(message, **kwargs)
 
     @classmethod
     def _details(cls, answer: _ErrorAnswer) -> dict[str, Any]:

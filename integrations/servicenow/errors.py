@@ -70,22 +70,13 @@ class ServiceNowError(errors.ConnectorError):
         self,
         message: str,
         *,
-        hint: str | None = None,
-        permanent: bool | None = None,
-        status_code: int | None = None,
-        outcome_unknown: bool = False,
         retry_after: float | None = None,
         is_timeout: bool = False,
         detail: str = "",
+        **kwargs: Any,
     ) -> None:
-        errors.ConnectorError.__init__(
-            self,
-            message,
-            hint=hint,
-            permanent=permanent,
-            status_code=status_code,
-            outcome_unknown=outcome_unknown,
-        )
+        # ``kwargs``: hint, permanent, status_code, outcome_unknown (``ConnectorError``).
+        errors.ConnectorError.__init__(self, message, **kwargs)
         self.retry_after = retry_after
         self.is_timeout = is_timeout
         self.detail = detail
