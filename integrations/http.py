@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import requests
@@ -18,6 +18,8 @@ from .errors import ConnectorError
 from .host_policy import HostNotAllowed, HostPolicy, PolicedAdapter
 
 TransportErrorMaker = Callable[..., ConnectorError]
+MAX_MESSAGE_CHARS = 300
+REDACTED = "[redacted]"
 
 
 class BasicAuth(requests.auth.AuthBase):
@@ -32,6 +34,16 @@ class BasicAuth(requests.auth.AuthBase):
 
     def __repr__(self) -> str:
         return "<BasicAuth [redacted]>"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """``text`` cut to a sane length with every secret replaced."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 1] + "…"
+    return text
 
 
 def new_policed_session(host_policy: HostPolicy) -> requests.Session:

@@ -40,6 +40,7 @@ from ..errors import (
     Transient,
     UnexpectedResponse,
 )
+from ..http import scrub
 
 HINT_CONNECTION_FAILED = (
     "Verify the host URL format (https://your-domain.atlassian.net), check the credentials "
@@ -85,8 +86,6 @@ NOT_FOUND_HINTS = {
 FIELD_HINTS = {"project": HINT_PROJECT_NOT_FOUND, "issuetype": HINT_ISSUE_TYPE_NOT_FOUND}
 
 MAX_MESSAGES = 5
-MAX_MESSAGE_CHARS = 300
-REDACTED = "[redacted]"
 Clock = Callable[[], datetime]
 
 
@@ -340,16 +339,6 @@ def _plain_text_message(response: requests.Response, secrets: list[str]) -> list
 def _summary(status: int, messages: list[str], field_errors: dict[str, str]) -> str:
     details = [*messages, *(f"{field}: {text}" for field, text in field_errors.items())]
     return f"(HTTP {status}) " + " ".join(details[:MAX_MESSAGES]) if details else f"(HTTP {status})"
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` cut to a sane length with every secret replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[: MAX_MESSAGE_CHARS - 1] + "…"
-    return text
 
 
 _TRANSPORT_ERRORS = transport_errors.TransportErrorKinds(

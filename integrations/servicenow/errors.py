@@ -21,6 +21,7 @@ from typing import Any, ClassVar, cast
 import requests
 
 from .. import errors, transport_errors
+from ..http import scrub
 
 HINT_CONNECTION_FAILED = (
     "Verify the instance URL (https://your-instance.service-now.com), check the credentials "
@@ -55,8 +56,6 @@ HINT_HOST_NOT_ALLOWED = (
 )
 HINT_UNEXPECTED = "ServiceNow answered in an unexpected way. " + HINT_CONNECTION_FAILED
 
-MAX_MESSAGE_CHARS = 300
-REDACTED = "[redacted]"
 Clock = Callable[[], float]
 
 
@@ -254,16 +253,6 @@ def error_envelope(response: requests.Response, secrets: list[str]) -> tuple[str
         scrub(message if isinstance(message, str) else "", secrets),
         scrub(detail if isinstance(detail, str) else "", secrets),
     )
-
-
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` cut to a sane length with every secret replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[: MAX_MESSAGE_CHARS - 1] + "…"
-    return text
 
 
 _TRANSPORT_ERRORS = transport_errors.TransportErrorKinds(
