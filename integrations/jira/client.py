@@ -7,19 +7,15 @@ belongs to the callers: errors say whether they are ``permanent`` and whether a 
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import requests
-from urllib3.util.retry import Retry
-
-from ..host_policy import HostNotAllowed, HostPolicy, PolicedAdapter
+from ..host_policy import HostPolicy
+from ..http import PolicedTransport
 from .errors import (
     JiraHostNotAllowed,
     JiraNotFound,
@@ -71,20 +67,6 @@ JSON_HEADERS = {"Accept": "application/json", "Content-Type": "application/json"
 logger = logging.getLogger(__name__)
 
 
-class _BasicAuth(requests.auth.AuthBase):
-    """Basic auth whose repr never shows the credentials."""
-
-    def __init__(self, header_value: str) -> None:
-        self._header_value = header_value
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self._header_value
-        return request
-
-    def __repr__(self) -> str:
-        return "<BasicAuth [redacted]>"
-
-
 class JiraClient:
     """One Jira site seen through one account (email + API token, Basic auth)."""
 
@@ -103,31 +85,26 @@ class JiraClient:
         # Whether loopback (or any non-public address) may be reached at all is the host
         # policy's call, made at every connection: by default public addresses only.
         self.host_url = normalize_host_url(host_url, allow_insecure_loopback=True)
-        pair = f"{email}:{api_token}"
-        encoded = base64.b64encode(pair.encode()).decode()
-        self._auth = _BasicAuth(f"Basic {encoded}")
-        self._secrets = tuple(s for s in (pair, encoded, api_token) if s)
-        self._timeout = (connect_timeout, read_timeout)
-        self._session = self._new_session(host_policy or HostPolicy())
-        if on_response is not None:  # e.g. counting answers for /metrics
-            self._session.hooks["response"].append(on_response)
-
-    @staticmethod
-    def _new_session(host_policy: HostPolicy) -> requests.Session:
-        session = requests.Session()
-        # No urllib3 retries: a silently repeated POST could create a second issue or comment.
-        adapter = PolicedAdapter(
-            host_policy, pool_connections=4, pool_maxsize=8, max_retries=Retry(0, read=False)
+        self._http = PolicedTransport(
+            self.host_url,
+            email,
+            api_token,
+            vendor="Jira",
+            logger=logger,
+            transport_error=error_from_transport,
+            host_refused=JiraHostNotAllowed,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            host_policy=host_policy,
+            on_response=on_response,
         )
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+        self._secrets = self._http.secrets
 
     def __repr__(self) -> str:
         return f"<JiraClient {self.host_url}>"
 
     def close(self) -> None:
-        self._session.close()
+        self._http.close()
 
     def __enter__(self) -> JiraClient:
         return self
@@ -426,7 +403,14 @@ class JiraClient:
     ) -> Any:
         """Decoded JSON of a successful answer; any other outcome raises a ``JiraError``."""
         is_write = method != "GET" if is_write is None else is_write
-        response = self._send(method, path, params=params, json_body=json_body, is_write=is_write)
+        response = self._http.send(
+            method,
+            path,
+            params=params,
+            json_body=json_body,
+            headers=JSON_HEADERS,
+            is_write=is_write,
+        )
         if response.status_code >= HTTPStatus.MULTIPLE_CHOICES or login_failed(response):
             raise error_from_response(
                 response, what=not_found, is_write=is_write, secrets=self._secrets
@@ -442,33 +426,3 @@ class JiraClient:
                 outcome_unknown=is_write,
             )
         return body
-
-    def _send(
-        self, method: str, path: str, *, params: Any, json_body: Any, is_write: bool
-    ) -> requests.Response:
-        started = time.monotonic()
-        try:
-            response = self._session.request(
-                method,
-                self.host_url + path,
-                params=params,
-                json=json_body,
-                headers=JSON_HEADERS,
-                auth=self._auth,
-                timeout=self._timeout,
-                allow_redirects=False,  # a redirect means a wrong host URL; never follow it
-            )
-        except requests.RequestException as exc:
-            error = error_from_transport(exc, is_write=is_write, read_timeout=self._timeout[1])
-        except HostNotAllowed as refused:
-            error = JiraHostNotAllowed(str(refused))
-        else:
-            elapsed_ms = (time.monotonic() - started) * 1000
-            logger.debug(
-                "Jira %s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms
-            )
-            return response
-        # Raised outside the except block so it carries no link to the requests exception,
-        # whose prepared request holds the Authorization header.
-        logger.debug("Jira %s %s failed: %s", method, path, error.message)
-        raise error

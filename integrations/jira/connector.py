@@ -62,25 +62,9 @@ class JiraConnector(Connector):
     urls = "integrations.jira.routes"
     settings_panel = "integrations/jira/_webhook_panel.html"
 
-    def __init__(
-        self,
-        host_url: str,
-        credentials: Credentials,
-        *,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 15,
-        host_policy: Any = None,
-        on_response: Any = None,
-    ) -> None:
-        self.client = JiraClient(
-            host_url,
-            credentials.username,
-            credentials.secret,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            host_policy=host_policy,
-            on_response=on_response,
-        )
+    def __init__(self, host_url: str, credentials: Credentials, **options: Any) -> None:
+        # ``options``: the timeouts, host_policy and on_response of ``Connector.__init__``.
+        self.client = JiraClient(host_url, credentials.username, credentials.secret, **options)
         self.host_url = self.client.host_url
 
     def close(self) -> None:

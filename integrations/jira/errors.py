@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 from urllib.parse import urlsplit
 
 import requests
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
+from .. import transport_errors
 from ..errors import (
     ConnectorError,
     CredentialsRejected,
@@ -40,6 +40,7 @@ from ..errors import (
     Transient,
     UnexpectedResponse,
 )
+from ..http import scrub
 
 HINT_CONNECTION_FAILED = (
     "Verify the host URL format (https://your-domain.atlassian.net), check the credentials "
@@ -85,8 +86,6 @@ NOT_FOUND_HINTS = {
 FIELD_HINTS = {"project": HINT_PROJECT_NOT_FOUND, "issuetype": HINT_ISSUE_TYPE_NOT_FOUND}
 
 MAX_MESSAGES = 5
-MAX_MESSAGE_CHARS = 300
-REDACTED = "[redacted]"
 Clock = Callable[[], datetime]
 
 
@@ -135,17 +134,12 @@ class JiraRejectedInput(JiraError, RejectedInput):
 
     default_hint = HINT_REJECTED_INPUT
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        field_errors: Mapping[str, str] | None = None,
-        messages: Iterable[str] = (),
-        **kwargs: Any,
-    ) -> None:
-        field_hint = next((FIELD_HINTS[f] for f in field_errors or {} if f in FIELD_HINTS), None)
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        # ``kwargs``: field_errors and messages (``RejectedInput``), and the common ones.
+        field_errors = kwargs.get("field_errors") or {}
+        field_hint = next((FIELD_HINTS[f] for f in field_errors if f in FIELD_HINTS), None)
         kwargs.setdefault("hint", field_hint)
-        super().__init__(message, field_errors=field_errors, messages=messages, **kwargs)
+        super().__init__(message, **kwargs)
 
     @classmethod
     def _details(cls, answer: _ErrorAnswer) -> dict[str, Any]:
@@ -261,52 +255,10 @@ def error_from_transport(
     exc: requests.RequestException, *, is_write: bool, read_timeout: float | None = None
 ) -> JiraError:
     """The error for a request that got no HTTP answer. Keeps nothing of ``exc`` but its type."""
-    sent = _request_was_sent(exc)
-    unknown = is_write and sent
-    if isinstance(exc, requests.Timeout):
-        phase = "answer" if sent else "accept the connection"
-        limit = f" within {read_timeout:g} s" if sent and read_timeout else ""
-        return JiraUnavailable(
-            f"Jira did not {phase}{limit} ({type(exc).__name__}).",
-            hint=HINT_NETWORK_TIMEOUT,
-            is_timeout=True,
-            outcome_unknown=unknown,
-        )
-    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return JiraUnavailable(
-            f"Could not talk to Jira: {_connection_problem(exc)}.",
-            hint=HINT_CONNECTION_FAILED,
-            outcome_unknown=unknown,
-        )
-    return JiraUnexpectedResponse(
-        f"The request to Jira failed ({type(exc).__name__}).", hint=HINT_CONNECTION_FAILED
+    error = transport_errors.error_from_transport(
+        exc, _TRANSPORT_ERRORS, is_write=is_write, read_timeout=read_timeout
     )
-
-
-def _request_was_sent(exc: requests.RequestException) -> bool:
-    """False only when we know no byte of the request reached Jira."""
-    not_sent = (
-        requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError
-    )
-    if isinstance(exc, not_sent):
-        return False
-    return not isinstance(_root_cause(exc), NewConnectionError)
-
-
-def _root_cause(exc: requests.RequestException) -> object:
-    reason = exc.args[0] if exc.args else None
-    return reason.reason if isinstance(reason, MaxRetryError) else reason
-
-
-def _connection_problem(exc: requests.RequestException) -> str:
-    cause = _root_cause(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "the TLS handshake failed"
-    if isinstance(cause, NameResolutionError):
-        return "the host name could not be resolved"
-    if isinstance(cause, NewConnectionError):
-        return "the connection was refused or the host is unreachable"
-    return "the connection was closed before Jira answered"
+    return cast(JiraError, error)  # built from this module's classes (_TRANSPORT_ERRORS)
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: Clock | None = None) -> float | None:
@@ -389,11 +341,10 @@ def _summary(status: int, messages: list[str], field_errors: dict[str, str]) -> 
     return f"(HTTP {status}) " + " ".join(details[:MAX_MESSAGES]) if details else f"(HTTP {status})"
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` cut to a sane length with every secret replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[: MAX_MESSAGE_CHARS - 1] + "…"
-    return text
+_TRANSPORT_ERRORS = transport_errors.TransportErrorKinds(
+    vendor="Jira",
+    unavailable=JiraUnavailable,
+    unexpected=JiraUnexpectedResponse,
+    hint_timeout=HINT_NETWORK_TIMEOUT,
+    hint_connection_failed=HINT_CONNECTION_FAILED,
+)

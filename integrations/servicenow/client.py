@@ -7,17 +7,13 @@ belongs to the callers: errors say whether they are ``permanent`` and whether a 
 
 from __future__ import annotations
 
-import base64
 import logging
-import time
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 from typing import Any
 
-import requests
-from urllib3.util.retry import Retry
-
-from ..host_policy import HostNotAllowed, HostPolicy, PolicedAdapter
+from ..host_policy import HostPolicy
+from ..http import PolicedTransport
 from .errors import (
     ServiceNowError,
     ServiceNowHostNotAllowed,
@@ -52,20 +48,6 @@ CHOICE_ELEMENTS = ("state", "impact", "urgency", "priority", "category", "subcat
 logger = logging.getLogger(__name__)
 
 
-class _BasicAuth(requests.auth.AuthBase):
-    """Basic auth whose repr never shows the credentials (§1.2)."""
-
-    def __init__(self, header_value: str) -> None:
-        self._header_value = header_value
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = self._header_value
-        return request
-
-    def __repr__(self) -> str:
-        return "<BasicAuth [redacted]>"
-
-
 class ServiceNowClient:
     """One ServiceNow instance seen through one account (username + password, Basic auth)."""
 
@@ -84,31 +66,26 @@ class ServiceNowClient:
         # Whether the address may be reached at all is the host policy's call, at every
         # connection (docs/outbound-host-policy.md).
         self.instance_url = normalize_instance_url(instance_url, allow_insecure_loopback=True)
-        pair = f"{username}:{password}"
-        encoded = base64.b64encode(pair.encode()).decode()
-        self._auth = _BasicAuth(f"Basic {encoded}")
-        self._secrets = tuple(s for s in (pair, encoded, password) if s)
-        self._timeout = (connect_timeout, read_timeout)
-        self._session = self._new_session(host_policy or HostPolicy())
-        if on_response is not None:  # e.g. counting answers for /metrics
-            self._session.hooks["response"].append(on_response)
-
-    @staticmethod
-    def _new_session(host_policy: HostPolicy) -> requests.Session:
-        session = requests.Session()
-        # No urllib3 retries: a silently repeated POST could create a second incident.
-        adapter = PolicedAdapter(
-            host_policy, pool_connections=4, pool_maxsize=8, max_retries=Retry(0, read=False)
+        self._http = PolicedTransport(
+            self.instance_url,
+            username,
+            password,
+            vendor="ServiceNow",
+            logger=logger,
+            transport_error=error_from_transport,
+            host_refused=ServiceNowHostNotAllowed,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            host_policy=host_policy,
+            on_response=on_response,
         )
-        session.mount("https://", adapter)
-        session.mount("http://", adapter)
-        return session
+        self._secrets = self._http.secrets
 
     def __repr__(self) -> str:
         return f"<ServiceNowClient {self.instance_url}>"
 
     def close(self) -> None:
-        self._session.close()
+        self._http.close()
 
     def __enter__(self) -> ServiceNowClient:
         return self
@@ -331,7 +308,14 @@ class ServiceNowClient:
         (§8.3, §8.2): transient, never a success.
         """
         is_write = method != "GET"
-        response = self._send(method, path, params=params, json_body=json_body, is_write=is_write)
+        response = self._http.send(
+            method,
+            path,
+            params=params,
+            json_body=json_body if is_write else None,
+            headers=JSON_HEADERS if is_write else {"Accept": "application/json"},
+            is_write=is_write,
+        )
         if not HTTPStatus.OK <= response.status_code < HTTPStatus.MULTIPLE_CHOICES:
             raise error_from_response(response, is_write=is_write, secrets=self._secrets)
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
@@ -343,33 +327,3 @@ class ServiceNowClient:
         if not isinstance(result, expect):
             raise not_json_error(response, is_write=is_write)
         return result
-
-    def _send(
-        self, method: str, path: str, *, params: Any, json_body: Any, is_write: bool
-    ) -> requests.Response:
-        started = time.monotonic()
-        try:
-            response = self._session.request(
-                method,
-                self.instance_url + path,
-                params=params,
-                json=json_body if is_write else None,
-                headers=JSON_HEADERS if is_write else {"Accept": "application/json"},
-                auth=self._auth,
-                timeout=self._timeout,
-                allow_redirects=False,  # a redirect means a wrong instance URL; never follow
-            )
-        except requests.RequestException as exc:
-            error = error_from_transport(exc, is_write=is_write, read_timeout=self._timeout[1])
-        except HostNotAllowed as refused:
-            error = ServiceNowHostNotAllowed(str(refused))
-        else:
-            elapsed_ms = (time.monotonic() - started) * 1000
-            logger.debug(
-                "ServiceNow %s %s -> %s in %.0f ms", method, path, response.status_code, elapsed_ms
-            )
-            return response
-        # Raised outside the except block so it carries no link to the requests exception,
-        # whose prepared request holds the Authorization header.
-        logger.debug("ServiceNow %s %s failed: %s", method, path, error.message)
-        raise error

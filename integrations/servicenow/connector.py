@@ -128,24 +128,10 @@ class ServiceNowConnector(Connector):
     scope_required = False
     status_batch_size = 100  # numberIN lists of about 100 (§2.2)
 
-    def __init__(
-        self,
-        host_url: str,
-        credentials: Credentials,
-        *,
-        connect_timeout: float = 3.05,
-        read_timeout: float = 15,
-        host_policy: Any = None,
-        on_response: Callable[..., Any] | None = None,
-    ) -> None:
+    def __init__(self, host_url: str, credentials: Credentials, **options: Any) -> None:
+        # ``options``: the timeouts, host_policy and on_response of ``Connector.__init__``.
         self.client = ServiceNowClient(
-            host_url,
-            credentials.username,
-            credentials.secret,
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
-            host_policy=host_policy,
-            on_response=on_response,
+            host_url, credentials.username, credentials.secret, **options
         )
         self.host_url = self.client.instance_url
         self._username = credentials.username

@@ -16,12 +16,12 @@ import math
 import time
 from collections.abc import Callable, Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import requests
-from urllib3.exceptions import MaxRetryError, NameResolutionError, NewConnectionError
 
-from .. import errors
+from .. import errors, transport_errors
+from ..http import scrub
 
 HINT_CONNECTION_FAILED = (
     "Verify the instance URL (https://your-instance.service-now.com), check the credentials "
@@ -56,8 +56,6 @@ HINT_HOST_NOT_ALLOWED = (
 )
 HINT_UNEXPECTED = "ServiceNow answered in an unexpected way. " + HINT_CONNECTION_FAILED
 
-MAX_MESSAGE_CHARS = 300
-REDACTED = "[redacted]"
 Clock = Callable[[], float]
 
 
@@ -71,22 +69,13 @@ class ServiceNowError(errors.ConnectorError):
         self,
         message: str,
         *,
-        hint: str | None = None,
-        permanent: bool | None = None,
-        status_code: int | None = None,
-        outcome_unknown: bool = False,
         retry_after: float | None = None,
         is_timeout: bool = False,
         detail: str = "",
+        **kwargs: Any,
     ) -> None:
-        errors.ConnectorError.__init__(
-            self,
-            message,
-            hint=hint,
-            permanent=permanent,
-            status_code=status_code,
-            outcome_unknown=outcome_unknown,
-        )
+        # ``kwargs``: hint, permanent, status_code, outcome_unknown (``ConnectorError``).
+        errors.ConnectorError.__init__(self, message, **kwargs)
         self.retry_after = retry_after
         self.is_timeout = is_timeout
         self.detail = detail
@@ -218,52 +207,10 @@ def error_from_transport(
     exc: requests.RequestException, *, is_write: bool, read_timeout: float | None = None
 ) -> ServiceNowError:
     """The error for a request that got no HTTP answer. Keeps nothing of ``exc`` but its type."""
-    sent = _request_was_sent(exc)
-    unknown = is_write and sent
-    if isinstance(exc, requests.Timeout):
-        phase = "answer" if sent else "accept the connection"
-        limit = f" within {read_timeout:g} s" if sent and read_timeout else ""
-        return ServiceNowUnavailable(
-            f"ServiceNow did not {phase}{limit} ({type(exc).__name__}).",
-            hint=HINT_NETWORK_TIMEOUT,
-            is_timeout=True,
-            outcome_unknown=unknown,
-        )
-    if isinstance(exc, requests.ConnectionError | requests.exceptions.ChunkedEncodingError):
-        return ServiceNowUnavailable(
-            f"Could not talk to ServiceNow: {_connection_problem(exc)}.",
-            hint=HINT_CONNECTION_FAILED,
-            outcome_unknown=unknown,
-        )
-    return ServiceNowUnexpectedResponse(
-        f"The request to ServiceNow failed ({type(exc).__name__}).", hint=HINT_CONNECTION_FAILED
+    error = transport_errors.error_from_transport(
+        exc, _TRANSPORT_ERRORS, is_write=is_write, read_timeout=read_timeout
     )
-
-
-def _request_was_sent(exc: requests.RequestException) -> bool:
-    """False only when we know no byte of the request reached the instance."""
-    not_sent = (
-        requests.ConnectTimeout | requests.exceptions.SSLError | requests.exceptions.ProxyError
-    )
-    if isinstance(exc, not_sent):
-        return False
-    return not isinstance(_root_cause(exc), NewConnectionError)
-
-
-def _root_cause(exc: requests.RequestException) -> object:
-    reason = exc.args[0] if exc.args else None
-    return reason.reason if isinstance(reason, MaxRetryError) else reason
-
-
-def _connection_problem(exc: requests.RequestException) -> str:
-    cause = _root_cause(exc)
-    if isinstance(exc, requests.exceptions.SSLError):
-        return "the TLS handshake failed"
-    if isinstance(cause, NameResolutionError):
-        return "the host name could not be resolved"
-    if isinstance(cause, NewConnectionError):
-        return "the connection was refused or the host is unreachable"
-    return "the connection was closed before ServiceNow answered"
+    return cast(ServiceNowError, error)  # built from this module's classes (_TRANSPORT_ERRORS)
 
 
 def retry_after_seconds(headers: Mapping[str, str], *, now: Clock | None = None) -> float | None:
@@ -308,11 +255,10 @@ def error_envelope(response: requests.Response, secrets: list[str]) -> tuple[str
     )
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
-    """``text`` cut to a sane length with every secret replaced."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, REDACTED)
-    if len(text) > MAX_MESSAGE_CHARS:
-        text = text[: MAX_MESSAGE_CHARS - 1] + "…"
-    return text
+_TRANSPORT_ERRORS = transport_errors.TransportErrorKinds(
+    vendor="ServiceNow",
+    unavailable=ServiceNowUnavailable,
+    unexpected=ServiceNowUnexpectedResponse,
+    hint_timeout=HINT_NETWORK_TIMEOUT,
+    hint_connection_failed=HINT_CONNECTION_FAILED,
+)

@@ -3,10 +3,11 @@ places user text meets a URL or a query (docs/servicenow-api.md §1.1, §2.2, §
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, unquote, urlsplit
+
+from ..site_url import SiteUrlWords, normalize_site_url
 
 # Prefix plus a zero-padded counter of at least 7 digits (§7.1).
 INCIDENT_NUMBER = re.compile(r"INC[0-9]{7,12}", re.IGNORECASE)
@@ -17,6 +18,11 @@ _RECORD_SEGMENT = re.compile(r"/record/incident/([0-9a-fA-F]{32})(?:[/?#]|$)")
 _INCIDENT_FORM = re.compile(r"(?:^|[/=])incident\.do(?=[?#]|$)")
 MAX_DECODE_ROUNDS = 5
 EXAMPLE = "https://your-instance.service-now.com"
+INSTANCE_URL_WORDS = SiteUrlWords(
+    name="instance URL",
+    enter_full=f"Enter the full ServiceNow instance URL, like {EXAMPLE}.",
+    enter_only=f"Enter only the instance address, like {EXAMPLE}.",
+)
 
 
 def normalize_instance_url(url: str, *, allow_insecure_loopback: bool) -> str:
@@ -25,34 +31,9 @@ def normalize_instance_url(url: str, *, allow_insecure_loopback: bool) -> str:
     Custom domains exist, so the ``.service-now.com`` suffix is not insisted on (§1.1). Plain
     http is accepted only for loopback hosts, and only when allowed (local simulator).
     """
-    parts = urlsplit(url.strip())
-    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
-    if scheme not in ("http", "https") or not host:
-        raise ValueError(f"Enter the full ServiceNow instance URL, like {EXAMPLE}.")
-    if "@" in parts.netloc:
-        raise ValueError("The instance URL must not contain a user name or password.")
-    if parts.path not in ("", "/") or "?" in url or "#" in url:
-        raise ValueError(f"Enter only the instance address, like {EXAMPLE}.")
-    if scheme == "http" and not (allow_insecure_loopback and _is_loopback(host)):
-        raise ValueError("The instance URL must start with https://.")
-    if not re.fullmatch(r"[a-z0-9.-]+|[0-9a-f:.]+", host):
-        raise ValueError("The instance URL has an invalid host name.")
-    try:
-        port = parts.port
-    except ValueError:
-        raise ValueError("The instance URL has an invalid port.") from None
-    shown_host = f"[{host}]" if ":" in host else host
-    default_port = 443 if scheme == "https" else 80
-    return f"{scheme}://{shown_host}" + (f":{port}" if port and port != default_port else "")
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return normalize_site_url(
+        url, INSTANCE_URL_WORDS, allow_insecure_loopback=allow_insecure_loopback
+    )
 
 
 @dataclass(frozen=True)
