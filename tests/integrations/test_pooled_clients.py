@@ -25,7 +25,7 @@ def test_it_reuses_the_connector_and_its_connection(jira_sim, jira_integration):
     second = pooled(jira_integration)
 
     assert second is first
-    adapter = second.client._session.get_adapter(jira_integration.host_url)
+    adapter = second.client._http.session.get_adapter(jira_integration.host_url)
     assert sum(pool.num_connections for pool in adapter.poolmanager.pools._container.values()) == 1
     second.client.get_myself()  # over the kept-alive connection, still answering
     assert sum(pool.num_connections for pool in adapter.poolmanager.pools._container.values()) == 1
