@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "rules",
     "axes",
     "csp",
+    "django_htmx",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +85,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a refused sign-in into the lock-out page.
     "axes.middleware.AxesMiddleware",
+    # request.htmx: views answer an htmx request with just the fragment it swaps in.
+    "django_htmx.middleware.HtmxMiddleware",
 ]
 
 ROOT_URLCONF = "qualytics_jira.urls"
