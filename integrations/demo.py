@@ -127,11 +127,11 @@ def seed_demo_tickets(
     report = _mark_the_exceptions(plans, users, now)
     control = SimulatorControl(integration.host_url)
     _make_issues(control, plans, integration)
-    broken = next(plan for plan in plans if plan.broken)
-    control.delete_issue(broken.link.issue_key)
+    for broken in (plan for plan in plans if plan.broken):
+        control.delete_issue(broken.link.issue_key)
+        report.broken_key = broken.link.issue_key
     _store(plans, integration, users, now)
     report.linked = report.total_links = len(plans)
-    report.broken_key = broken.link.issue_key
     return report
 
 
@@ -193,25 +193,26 @@ def _mark_the_exceptions(
     plans: list[Plan], users: dict[str, User], now: datetime
 ) -> TicketSeedReport:
     """Recent comments on a few Active anomalies still pending, an older one failed, and
-    one issue deleted in Jira (a broken reference)."""
+    one issue deleted in Jira (a broken reference), as far as a small demo has them."""
     active = [plan for plan in plans if plan.anomaly.status == Status.ACTIVE]
     rng = random.Random("demo-ticket-exceptions")
-    pending = PENDING_RATE_LIMITED + PENDING_FRESH
-    for index, plan in enumerate(active[-pending:]):
+    pending = active[-(PENDING_RATE_LIMITED + PENDING_FRESH) :]
+    for index, plan in enumerate(pending):
         at = now - timedelta(minutes=rng.uniform(2, 20))
         note = _comment_note(plan.anomaly, users[rng.choice(TRIAGERS)], at, rng)
-        note.state = SyncState.PENDING
-        note.delivered_at = None
+        note.state, note.delivered_at = SyncState.PENDING, None
         if index < PENDING_RATE_LIMITED:
             note.next_attempt_at = now + timedelta(minutes=rng.uniform(1, 6))
         plan.notes.append(note)
-    failing = active[-pending - 1]
-    note = _comment_note(failing.anomaly, users["author"], now - timedelta(days=3), rng)
-    note.state, note.delivered_at = SyncState.FAILED, None
-    failing.notes.append(note)
-    broken = next(p for p in plans if p.anomaly.status == Status.ACKNOWLEDGED and p.notes)
-    broken.broken = True
-    return TicketSeedReport(linked=0, total_links=0, pending=pending, failed=1)
+    failing = active[: -len(pending)][-1:]
+    for plan in failing:
+        note = _comment_note(plan.anomaly, users["author"], now - timedelta(days=3), rng)
+        note.state, note.delivered_at = SyncState.FAILED, None
+        plan.notes.append(note)
+    acknowledged = [p for p in plans if p.anomaly.status == Status.ACKNOWLEDGED and p.notes]
+    for plan in acknowledged[:1]:
+        plan.broken = True
+    return TicketSeedReport(linked=0, total_links=0, pending=len(pending), failed=len(failing))
 
 
 def _make_issues(

@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from anomalies.models import Anomaly, FailedCheck, HistoryEntry, Status, Team, User
 from integrations.jira.connector import NOTE_PROPERTY
-from integrations.models import SyncEvent, SyncState, TicketLink
+from integrations.models import SyncEvent, SyncState, TicketingIntegration, TicketLink
 
 
 def seed(count: int, **options) -> str:
@@ -143,3 +143,19 @@ def test_it_links_once_however_often_it_runs(db, jira_sim):
     assert "30 links already there" in output
     assert TicketLink.objects.count() == 30
     assert len(jira_sim.control.issues()) == issues
+
+
+def test_it_saves_the_demo_credentials_again_when_they_became_unreadable(db, jira_sim):
+    """A database seeded under other keys (e.g. by a DEBUG run's development keys) keeps
+    its simulator connection working instead of pausing the sync."""
+    from tests.integrations.connection_support import write_raw_credentials
+
+    seed(20, jira=jira_sim.url, links=10)
+    integration = TicketingIntegration.objects.get()
+    write_raw_credentials(integration.pk, b"\x00sealed with another key\xff")
+
+    output = seed(20, jira=jira_sim.url, links=10)
+
+    assert "Re-saved the demo credentials" in output
+    assert TicketingIntegration.objects.get().credentials_readable
+    assert TicketingIntegration.objects.count() == 1

@@ -51,8 +51,9 @@ class Command(BaseCommand):
         if not report.linked:
             self.stdout.write(f"Demo tickets: {report.total_links} links already there.")
             return
+        broken = f", {report.broken_key} deleted there (a broken reference)"
         self.stdout.write(
             f"Demo tickets: {report.linked} anomalies linked to simulator issues; "
-            f"{report.pending} comments pending, {report.failed} failed, "
-            f"{report.broken_key} deleted in the simulator (a broken reference)."
+            f"{report.pending} comments pending, {report.failed} failed"
+            f"{broken if report.broken_key else ''}."
         )
