@@ -198,11 +198,12 @@ def _mark_the_exceptions(
     rng = random.Random("demo-ticket-exceptions")
     pending = active[-(PENDING_RATE_LIMITED + PENDING_FRESH) :]
     for index, plan in enumerate(pending):
-        at = now - timedelta(minutes=rng.uniform(2, 20))
+        # Young enough that no "waiting longer than 15 minutes" alert fires before they go.
+        at = now - timedelta(minutes=rng.uniform(1, 8))
         note = _comment_note(plan.anomaly, users[rng.choice(TRIAGERS)], at, rng)
         note.state, note.delivered_at = SyncState.PENDING, None
         if index < PENDING_RATE_LIMITED:
-            note.next_attempt_at = now + timedelta(minutes=rng.uniform(1, 6))
+            note.next_attempt_at = now + timedelta(minutes=rng.uniform(1, 5))
         plan.notes.append(note)
     failing = active[: -len(pending)][-1:]
     for plan in failing:
