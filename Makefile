@@ -15,7 +15,8 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-## Serve the app with demo data (and the Jira simulator, a worker and beat) on http://$(HOST):$(PORT)
+## Serve the demo as in production (DEBUG off, generated secrets in var/) with the Jira and
+## ServiceNow simulators, a worker and beat, on http://$(HOST):$(PORT); DEBUG=1 make run to develop
 run: venv
 	HOST=$(HOST) PORT=$(PORT) BIN=$(BIN) bash scripts/run_dev.sh
 

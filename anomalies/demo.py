@@ -9,9 +9,10 @@ import random
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from .models import (
@@ -21,6 +22,7 @@ from .models import (
     Datastore,
     DatastorePermission,
     FailedCheck,
+    HistoryEntry,
     Level,
     Role,
     Status,
@@ -80,6 +82,18 @@ STATUS_WEIGHTS = [
     (Status.INVALID, 5),
     (Status.DISCARDED, 5),
 ]
+# Who acknowledges and archives the demo's anomalies: logins that may on every datastore.
+TRIAGERS = ["author", "editor", "manager"]
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    """One change that brought a demo anomaly to its seeded status, as history tells it."""
+
+    kind: str  # "acknowledged" or "archived", as anomalies.services names them
+    summary: str
+    at: datetime
+    actor: str  # a demo login
 
 
 @dataclass
@@ -95,6 +109,7 @@ def seed_demo(*, anomalies: int = 2000) -> SeedReport:
         teams = _seed_teams(datastores)
         logins = _seed_users(teams)
     created = _seed_anomalies(anomalies, datastores)
+    _seed_status_history()
     total = Anomaly.objects.filter(fingerprint__startswith=FINGERPRINT_PREFIX).count()
     return SeedReport(created_anomalies=created, total_anomalies=total, logins=logins)
 
@@ -245,3 +260,50 @@ def _describe(anomaly_type: str, container: Container, checks: list[dict]) -> st
     if anomaly_type == AnomalyType.RECORD:
         return f"{count} {noun} failed on records of {container.name}: {checks[0]['message']}"
     return f"Shape of {container.name} changed ({count} {noun}): {checks[0]['message']}"
+
+
+def status_changes(anomaly: Anomaly) -> list[StatusChange]:
+    """How a seeded anomaly reached its status: Acknowledged, or (often acknowledged first)
+    archived when its status last changed. The same on every run, from its fingerprint."""
+    if anomaly.status == Status.ACTIVE or anomaly.status_changed_at is None:
+        return []
+    rng = random.Random(f"history-{anomaly.fingerprint}")
+    actor = rng.choice(TRIAGERS)
+    changed_at = min(anomaly.status_changed_at, timezone.now())  # detected hours ago
+    if anomaly.status == Status.ACKNOWLEDGED:
+        return [StatusChange("acknowledged", "Acknowledged", changed_at, actor)]
+    archived = StatusChange("archived", f"Archived as {anomaly.status}", changed_at, actor)
+    if rng.random() < 0.3:  # archived straight away, without being acknowledged first
+        return [archived]
+    acknowledged_at = changed_at - timedelta(hours=rng.uniform(1, 5))
+    return [StatusChange("acknowledged", "Acknowledged", acknowledged_at, actor), archived]
+
+
+def _seed_status_history() -> int:
+    """History for every seeded anomaly that is past Active and has none yet, so its page
+    says who acknowledged or archived it and when (also fills in data seeded before)."""
+    users = {user.username: user for user in User.objects.filter(username__in=TRIAGERS)}
+    without_history = list(
+        Anomaly.objects.filter(fingerprint__startswith=FINGERPRINT_PREFIX)
+        .exclude(status=Status.ACTIVE)
+        .filter(~Exists(HistoryEntry.objects.filter(anomaly=OuterRef("pk"))))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    written = 0
+    # In batches, each read before it is written: bounded memory however big the demo (bench/).
+    for start in range(0, len(without_history), BATCH_SIZE):
+        batch = Anomaly.objects.filter(pk__in=without_history[start : start + BATCH_SIZE])
+        entries = [
+            HistoryEntry(
+                anomaly=anomaly,
+                actor=users.get(change.actor),
+                action=change.kind,
+                summary=change.summary,
+                created_at=change.at,
+            )
+            for anomaly in batch.only("pk", "status", "status_changed_at", "fingerprint")
+            for change in status_changes(anomaly)
+        ]
+        written += len(HistoryEntry.objects.bulk_create(entries))
+    return written

@@ -45,6 +45,10 @@ class SimulatorControl(ControlClient):
         wanted = key.upper()
         return next((issue for issue in self.issues() if issue["key"] == wanted), None)
 
+    def import_issues(self, issues: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Many issues with their statuses and comments at once (``POST /_sim/issues``)."""
+        return self._call("POST", "/_sim/issues", {"issues": issues})
+
     def comments(self, key: str) -> list[dict[str, Any]]:
         return self._call("GET", f"/_sim/issues/{quote(key)}/comments")
 

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import control_api as core
 from ..core.control_api import ControlError, read_body
-from . import adf, render
+from . import adf, render, seed
 from .search import select_fields
+from .state import find_status_id
 from .web import Request, Response, Route, json_response
 from .webhooks import WebhookSpecError
 
@@ -52,6 +53,41 @@ def _full_issue(app: SimulatorApp, issue: dict[str, Any]) -> dict[str, Any]:
 def list_issues(app: SimulatorApp, _request: Request, _params: dict[str, str]) -> Response:
     with app.state.lock:
         return json_response(200, [_full_issue(app, issue) for issue in app.state.issues()])
+
+
+def import_issues(app: SimulatorApp, request: Request, _params: dict[str, str]) -> Response:
+    """``{"issues": [{"project", "issuetype" (id), "summary", "description"? (ADF),
+    "labels"?, "status"? (name or id), "created"?, "comments"?: [{"body" (ADF),
+    "properties"?, "created"?}]}]}``: issues as they would be after a while, made at once
+    and reported by the bot. Answers each issue's id, key and comment ids, in order."""
+    specs = read_body(request).get("issues")
+    if not isinstance(specs, list):
+        raise ControlError(400, "issues must be a list")
+    values = [_import_values(spec) for spec in specs]
+    with app.state.lock:
+        issues = app.state.import_issues(values, seed.BOT_ACCOUNT_ID)
+        answer = [
+            {"id": i["id"], "key": i["key"], "comments": [c["id"] for c in i["comments"]]}
+            for i in issues
+        ]
+    return json_response(201, answer)
+
+
+def _import_values(spec: Any) -> dict[str, Any]:
+    if not isinstance(spec, dict) or not isinstance(spec.get("summary"), str):
+        raise ControlError(400, "each issue needs a summary")
+    project = seed.PROJECTS.get(spec.get("project"))
+    if project is None or spec.get("issuetype") not in project["screens"]:
+        raise ControlError(400, f"unknown project or issue type in {spec.get('summary')!r}")
+    status = find_status_id(str(spec.get("status") or seed.INITIAL_STATUS_ID))
+    if status is None:
+        raise ControlError(400, f"unknown status {spec.get('status')!r}")
+    comments = spec.get("comments", [])
+    if not isinstance(comments, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("body"), dict) for c in comments
+    ):
+        raise ControlError(400, "comments must be a list of {body: ADF, …}")
+    return {**spec, "status": status, "comments": comments}
 
 
 def delete_issue(app: SimulatorApp, _request: Request, params: dict[str, str]) -> Response:
@@ -156,6 +192,7 @@ ROUTES: list[Route] = [
     Route("GET", "/_sim/info", info),
     Route("POST", "/_sim/rate-limit", set_rate_limit),
     Route("GET", "/_sim/issues", list_issues),
+    Route("POST", "/_sim/issues", import_issues),
     Route("DELETE", "/_sim/issues/{key}", delete_issue),
     Route("POST", "/_sim/issues/{key}/transition", transition_issue),
     Route("POST", "/_sim/issues/{key}/move", move_issue),

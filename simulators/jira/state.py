@@ -105,7 +105,35 @@ class SimState(PersistedState):
     def create_issue(self, values: dict[str, Any], reporter: str) -> dict[str, Any]:
         """``values``: validated field values (project key, issuetype id, summary …)."""
         with self.lock:
-            now = jira_timestamp()
+            issue = self._new_issue(values, reporter, jira_timestamp())
+            self.save()
+            return issue
+
+    def import_issues(self, specs: list[dict[str, Any]], reporter: str) -> list[dict[str, Any]]:
+        """Many issues at once, each with its status, times and comments, saved once (the
+        demo's data set: hundreds of issues would otherwise rewrite the file per issue).
+        ``specs``: ``create_issue`` values plus ``status`` (an id), ``created`` and
+        ``comments`` (``body`` ADF, ``properties``, ``created``)."""
+        with self.lock:
+            issues = []
+            for spec in specs:
+                created = spec.get("created") or jira_timestamp()
+                issue = self._new_issue(spec, reporter, created)
+                issue["status"] = spec.get("status") or seed.INITIAL_STATUS_ID
+                for comment in spec.get("comments", []):
+                    self._new_comment(
+                        issue,
+                        reporter,
+                        comment["body"],
+                        comment.get("properties", {}),
+                        comment.get("created") or created,
+                    )
+                issues.append(issue)
+            self.save()
+            return issues
+
+    def _new_issue(self, values: dict[str, Any], reporter: str, now: str) -> dict[str, Any]:
+        with self.lock:
             issue_id = str(self.data["next_issue_id"])
             self.data["next_issue_id"] += 1
             issue = {
@@ -128,7 +156,6 @@ class SimState(PersistedState):
                 "comments": [],
             }
             self.data["issues"][issue_id] = issue
-            self.save()
             return issue
 
     def _next_key(self, project_key: str) -> str:
@@ -145,21 +172,32 @@ class SimState(PersistedState):
         visibility: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         with self.lock:
-            now = jira_timestamp()
-            comment = {
-                "id": str(self.data["next_comment_id"]),
-                "author": author,
-                "body": body,
-                "created": now,
-                "updated": now,
-                "properties": properties,
-                "visibility": visibility,
-            }
-            self.data["next_comment_id"] += 1
-            issue["comments"].append(comment)
-            issue["updated"] = now
+            comment = self._new_comment(issue, author, body, properties, jira_timestamp())
+            comment["visibility"] = visibility
             self.save()
             return comment
+
+    def _new_comment(
+        self,
+        issue: dict[str, Any],
+        author: str,
+        body: dict[str, Any],
+        properties: dict[str, Any],
+        now: str,
+    ) -> dict[str, Any]:
+        comment = {
+            "id": str(self.data["next_comment_id"]),
+            "author": author,
+            "body": body,
+            "created": now,
+            "updated": now,
+            "properties": properties,
+            "visibility": None,
+        }
+        self.data["next_comment_id"] += 1
+        issue["comments"].append(comment)
+        issue["updated"] = max(issue["updated"], now)
+        return comment
 
     def delete_issue(self, id_or_key: str) -> bool:
         with self.lock:

@@ -22,6 +22,39 @@ def test_it_deletes_an_issue(api: JiraClient, control: SimulatorControl) -> None
     assert missing.value.status == 404
 
 
+def test_it_imports_issues_with_their_status_and_comments(
+    api: JiraClient, control: SimulatorControl
+) -> None:
+    made = control.import_issues(
+        [
+            {
+                "project": "DQ",
+                "issuetype": "10002",
+                "summary": "Imported bug",
+                "status": "In Review",
+                "created": "2025-01-02T03:04:05.000+0000",
+                "comments": [
+                    {"body": adf("first"), "properties": {"marker": {"event": "e1"}}},
+                    {"body": adf("second"), "created": "2025-01-03T00:00:00.000+0000"},
+                ],
+            },
+            {"project": "OPS", "issuetype": "10001", "summary": "Imported task"},
+        ]
+    )
+
+    assert [issue["key"] for issue in made] == ["DQ-4", "OPS-3"]
+    fields = api.get("/issue/DQ-4").json()["fields"]
+    assert fields["status"]["name"] == "In Review"
+    assert fields["created"] == "2025-01-02T03:04:05.000+0000"
+    comments = control.comments("DQ-4")
+    assert [c["id"] for c in comments] == made[0]["comments"]
+    assert [c["text"] for c in comments] == ["first", "second"]
+    assert comments[0]["properties"] == [{"key": "marker", "value": {"event": "e1"}}]
+    with pytest.raises(ControlAPIError) as refused:
+        control.import_issues([{"project": "OPS", "issuetype": "10003", "summary": "x"}])
+    assert refused.value.status == 400
+
+
 def test_it_transitions_an_issue_by_status_name(api: JiraClient, control: SimulatorControl) -> None:
     before = api.get("/issue/DQ-1").json()["fields"]
     moved = control.move_issue("DQ-1", status="done")

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from anomalies.models import Role, User
 from integrations import services
 from integrations.connectors import get_connector
+from integrations.fields import UNREADABLE
 
 CONNECTOR = "jira"
 DEMO_CREDENTIALS = get_connector(CONNECTOR).parse_credentials("bot@example.com:sim-token")
@@ -22,6 +23,13 @@ class Command(BaseCommand):
 
     def handle(self, *args, url: str, project: str, wait: float, **options) -> None:
         existing = services.connected_integration()
+        if existing and existing.credentials is UNREADABLE and existing.host_url == url:
+            # Saved under other secrets (e.g. by a run with DEBUG's development keys): the
+            # simulator's demo credentials are known, so store them again under these.
+            existing.credentials = DEMO_CREDENTIALS.joined()
+            existing.save(update_fields=["credentials"])
+            self.stdout.write(f"Re-saved the demo credentials of {existing}.")
+            return
         if existing:
             self.stdout.write(f"Already connected: {existing}")
             return
