@@ -109,10 +109,10 @@ def outcome_words(fanout: Fanout) -> str:
 
 def render_outcome(fanout: Fanout, *, oob: bool = False):
     """The outcome as the page shows it, in a region the live fragment can replace."""
-    swap = format_html(' hx-swap-oob="innerHTML"') if oob else ""
-    return format_html(
-        '<span class="fanout" id="{}"{}>{}</span>', fanout.dom_id, swap, outcome_words(fanout)
-    )
+    template = '<span class="fanout" id="{}" hx-swap-oob="innerHTML">{}</span>'
+    if not oob:
+        template = '<span class="fanout" id="{}">{}</span>'
+    return format_html(template, fanout.dom_id, outcome_words(fanout))
 
 
 def folded_outcomes(request: HttpRequest, access) -> list[FoldedOutcome]:
