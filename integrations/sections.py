@@ -1,5 +1,6 @@
 """The "Linked Tickets" section of the anomaly page, registered with anomalies.sections."""
 
+import hashlib
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -16,7 +17,7 @@ from .models import TicketLink
 from .services import connected_integration
 from .services.reconnect import missed_events
 from .sync_wording import describe_sync
-from .timeline import Fanout, fanouts_for_page
+from .timeline import Fanout, fanouts_for_page, outcome_words
 
 # A new link's status is read by a worker right after linking: the page waits this long for
 # it before it stops asking.
@@ -44,14 +45,30 @@ def awaits_news(link: TicketLink) -> bool:
     return unread and link.linked_at > timezone.now() - STATUS_WAIT
 
 
+def shown_state(links: list[TicketLink], fanouts: list[Fanout]) -> str:
+    """A short digest of what the live regions show (not the relative times, which age by
+    themselves): the fragment swaps them only when it changed, so a screen reader hears a
+    sync line again only when it says something new."""
+    parts = [
+        f"{link.pk}|{link.sync_line.tone}|{link.sync_line.delivery}|{link.status_name}|"
+        f"{link.status_category}|{link.broken_reason}|{link.status_error}|{link.last_synced_at}"
+        for link in links
+    ]
+    parts += [f"{fanout.dom_id}|{outcome_words(fanout)}" for fanout in fanouts]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
 def poll_url(anomaly_id: int, links: list[TicketLink], fanouts: list[Fanout]) -> str:
-    """Where the page asks for news, naming the timeline's pending changes; empty when
-    nothing is pending (the page then stops asking)."""
-    watched = [fanout.first_event_id for fanout in fanouts if fanout.pending]
+    """Where the page asks for news, naming the timeline's pending changes and what it shows
+    now; empty when nothing is pending (the page then stops asking)."""
+    watched = [fanout for fanout in fanouts if fanout.pending]
     if not watched and not any(awaits_news(link) for link in links):
         return ""
+    query = {"seen": shown_state(links, watched)}
+    if watched:
+        query["changes"] = ",".join(str(fanout.first_event_id) for fanout in watched)
     url = reverse("integrations:linked_tickets_live", args=[anomaly_id])
-    return f"{url}?{urlencode({'changes': ','.join(map(str, watched))})}" if watched else url
+    return f"{url}?{urlencode(query)}"
 
 
 # The sync log shows each link's latest events; `?events=all` shows its whole history.

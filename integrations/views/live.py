@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from anomalies.permissions import get_anomaly_access
 
-from ..sections import links_with_sync_state, poll_url, with_sync_lines
+from ..sections import links_with_sync_state, poll_url, shown_state, with_sync_lines
 from ..timeline import fanouts, render_outcome
 
 # At most this many timeline changes are watched per poll (a page shows a handful pending).
@@ -34,10 +34,12 @@ def linked_tickets_live(request, anomaly_id: int):
     links = with_sync_lines(list(links_with_sync_state(anomaly_id)))
     watched = watched_changes(request)
     changes = fanouts(anomaly_id, first_event_ids=watched) if watched else []
+    unchanged = request.GET.get("seen") == shown_state(links, changes)
     context = {
         "access": access,
-        "links": links,
-        "outcomes": [render_outcome(change, oob=True) for change in changes],
+        # Nothing new: only the next poller, so no live region is redrawn (or read out).
+        "links": [] if unchanged else links,
+        "outcomes": [] if unchanged else [render_outcome(c, oob=True) for c in changes],
         "poll_url": poll_url(anomaly_id, links, changes),
     }
     return render(request, "integrations/linked_tickets_live.html", context)

@@ -6,6 +6,7 @@ answers in the same queries however many links there are.
 """
 
 from http import HTTPStatus
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.db import connection
@@ -28,6 +29,8 @@ def live_url(anomaly, **query) -> str:
 
 
 def poller(root):
+    if page.attribute(root, "id") == "linked-tickets-poll":  # a fragment of that one element
+        return root
     return page.element(root, "div", id="linked-tickets-poll")
 
 
@@ -60,7 +63,20 @@ def test_it_polls_every_2_seconds_while_a_comment_is_pending(
 
     assert page.attribute(found, "hx-trigger") == "every 2s"
     event = SyncEvent.objects.get()
-    assert page.attribute(found, "hx-get") == live_url(acknowledged_with_link, changes=event.pk)
+    url = urlsplit(page.attribute(found, "hx-get"))
+    assert url.path == live_url(acknowledged_with_link)
+    assert parse_qs(url.query)["changes"] == [str(event.pk)]  # the timeline's pending change
+
+
+def test_it_redraws_nothing_while_nothing_changed(client, acknowledged_with_link, member_author):
+    client.force_login(member_author)
+    url = page.attribute(poller(anomaly_page(client, acknowledged_with_link)), "hx-get")
+
+    fragment = page.parse(client.get(url, **HTMX))
+
+    # Only the next poller: no sync line is swapped (and read out again) while it says the same.
+    assert page.element(fragment, "span", class_="sync-line") is None
+    assert page.attribute(poller(fragment), "hx-get") == url
 
 
 def test_it_does_not_poll_when_nothing_is_pending(client, anomaly, member_author, jira_integration):
