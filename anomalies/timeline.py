@@ -10,7 +10,7 @@ and the comment), and may name history actions the folded outcomes replace.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.http import HttpRequest
 from django.utils.safestring import SafeString
@@ -20,6 +20,8 @@ from .permissions import AnomalyAccess
 
 # The latest changes shown; comments are all shown.
 HISTORY_SHOWN = 200
+# History written before entries carried the change's own time lags it by milliseconds.
+SAME_CHANGE = timedelta(seconds=2)
 # History lines a comment entry already tells (its text is shown instead).
 TOLD_BY_COMMENTS = ("commented",)
 
@@ -72,8 +74,25 @@ def build_timeline(
 
 def _fold(entries: dict, outcome: FoldedOutcome) -> None:
     """Into the change's own entry; a change not listed gets an entry of its own."""
-    key = (outcome.kind, outcome.at)
-    if key not in entries:
+    key = _entry_key(entries, outcome)
+    if key is None:
+        key = (outcome.kind, outcome.at)
         entries[key] = TimelineEntry(at=outcome.at, summary=outcome.summary)
     entry = entries[key]
     entry.outcomes = [*(entry.outcomes or []), outcome.html]
+
+
+def _entry_key(entries: dict, outcome: FoldedOutcome):
+    """The change's entry: the same kind at the same time; for history written before the
+    services gave it the change's time, the nearest of that kind a moment apart (the entry
+    and the events were written in one transaction)."""
+    if (outcome.kind, outcome.at) in entries:
+        return (outcome.kind, outcome.at)
+    near = [
+        (abs(entry.at - outcome.at), key)
+        for key, entry in entries.items()
+        if key[0] == outcome.kind
+        and not entry.outcomes
+        and abs(entry.at - outcome.at) < SAME_CHANGE
+    ]
+    return min(near, key=lambda pair: pair[0])[1] if near else None

@@ -1,6 +1,7 @@
 """An action on an anomaly with N linked tickets is one timeline entry, with each ticket's
 outcome folded in; the per-ticket sync log stays in Linked Tickets."""
 
+from datetime import timedelta
 from http import HTTPStatus
 
 from django.urls import reverse
@@ -80,3 +81,20 @@ def test_it_names_the_connector_for_a_change_older_than_the_history_shown(
 
     assert entry.startswith("System Acknowledgement to Jira")
     assert entry.endswith("comment pending on DQ-1, DQ-2, DQ-3")
+
+
+def test_it_folds_into_history_written_a_moment_after_the_change(
+    client, anomaly, member_author, jira_integration
+):
+    link_three(anomaly, jira_integration)
+    anomaly_services.acknowledge_anomaly(anomaly, by=member_author)
+    # History from before entries carried the change's own time: a few milliseconds later.
+    entry = anomaly.history.get(action="acknowledged")
+    entry.created_at += timedelta(milliseconds=40)
+    entry.save(update_fields=["created_at"])
+    client.force_login(member_author)
+
+    (shown,) = entries(activity(client, anomaly))
+
+    assert shown.startswith(f"{member_author} Acknowledged")
+    assert shown.endswith("comment pending on DQ-1, DQ-2, DQ-3")
