@@ -84,4 +84,3 @@ def test_it_shows_delivered_without_a_reload(
     people.screenshot(page, f"live-{size}-delivered")
     width = SIZES[size]["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    assert seen - delivered_at < 4, "the page shows the outcome within one poll"
