@@ -41,9 +41,22 @@ class AnomalyChange:
     comment: Comment | None = None
 
 
-def record_history(anomaly: Anomaly, *, action: str, summary: str, actor: User | None = None):
+def record_history(
+    anomaly: Anomaly,
+    *,
+    action: str,
+    summary: str,
+    actor: User | None = None,
+    at: datetime | None = None,
+):
+    """``at``: the change's own time (`AnomalyChange.at`), so the activity timeline can fold
+    what other apps did for the change into its entry; now by default."""
     return HistoryEntry.objects.create(
-        anomaly=anomaly, actor=actor, action=action, summary=summary[:500]
+        anomaly=anomaly,
+        actor=actor,
+        action=action,
+        summary=summary[:500],
+        created_at=at or timezone.now(),
     )
 
 
@@ -65,7 +78,13 @@ def acknowledge_anomaly(anomaly: Anomaly, *, by: User) -> Anomaly:
     anomaly = _locked(anomaly)
     anomaly.acknowledge()
     anomaly.save(update_fields=["status", "status_changed_at"])
-    record_history(anomaly, action="acknowledged", summary="Acknowledged", actor=by)
+    record_history(
+        anomaly,
+        action="acknowledged",
+        summary="Acknowledged",
+        actor=by,
+        at=anomaly.status_changed_at,
+    )
     _announce(_change(anomaly, "acknowledged", by))
     return anomaly
 
@@ -78,7 +97,9 @@ def archive_anomaly(anomaly: Anomaly, *, by: User, reason: str, note: str = "") 
     summary = f"Archived as {reason}" + (
         f": {anomaly.archive_note}" if anomaly.archive_note else ""
     )
-    record_history(anomaly, action="archived", summary=summary, actor=by)
+    record_history(
+        anomaly, action="archived", summary=summary, actor=by, at=anomaly.status_changed_at
+    )
     _announce(_change(anomaly, "archived", by, note=anomaly.archive_note))
     return anomaly
 
@@ -88,7 +109,13 @@ def restore_anomaly(anomaly: Anomaly, *, by: User) -> Anomaly:
     anomaly = _locked(anomaly)
     anomaly.restore()
     anomaly.save(update_fields=["status", "status_changed_at", "archive_note"])
-    record_history(anomaly, action="restored", summary="Restored to Acknowledged", actor=by)
+    record_history(
+        anomaly,
+        action="restored",
+        summary="Restored to Acknowledged",
+        actor=by,
+        at=anomaly.status_changed_at,
+    )
     _announce(_change(anomaly, "restored", by))
     return anomaly
 
@@ -104,7 +131,9 @@ def comment_on_anomaly(anomaly: Anomaly, *, by: User, text: str) -> Comment:
     if not text:
         raise CommentRejected("Write something before adding a comment.")
     comment = Comment.objects.create(anomaly=anomaly, author=by, text=text)
-    record_history(anomaly, action="commented", summary="Commented", actor=by)
+    record_history(
+        anomaly, action="commented", summary="Commented", actor=by, at=comment.created_at
+    )
     _announce(_change(anomaly, "commented", by, comment=comment))
     return comment
 

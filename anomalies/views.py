@@ -13,7 +13,7 @@ from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
 from .listing import CURSOR_PARAMS, CappedCount, count_by_status, keyset_page, total
 from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, AnomalyType, Status
 from .permissions import Action, get_anomaly_access, visible_datastores
-from .sections import annotate_rows, render_detail_sections
+from .sections import activity_timeline, annotate_rows, render_detail_sections
 
 PAGE_SIZE = 50
 DEFAULT_STATUS_FILTER = "open"
@@ -137,8 +137,7 @@ def anomaly_detail(request, anomaly_id: int):
             "anomaly": anomaly,
             "access": access,
             "failed_checks": anomaly.failed_checks.all(),
-            "comments": anomaly.comments.select_related("author"),
-            "history": anomaly.history.select_related("actor")[:200],
+            "timeline": activity_timeline(request, access),
             "tags": anomaly.tags.all(),
             "assignees": anomaly.assignees.all(),
             "archive_form": ArchiveForm(),

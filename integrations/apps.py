@@ -9,10 +9,14 @@ class IntegrationsConfig(AppConfig):
         """Plug into the platform's seams: the anomaly page and API, and anomaly changes."""
         from anomalies.api import register_detail_field
         from anomalies.bulk import register_batch_hook
-        from anomalies.sections import register_detail_section, register_row_annotator
+        from anomalies.sections import (
+            register_detail_section,
+            register_row_annotator,
+            register_timeline_folder,
+        )
         from anomalies.signals import anomalies_changed, anomaly_changed
 
-        from . import bulk, filters, sections, tasks  # noqa: F401 (tasks: registers the tasks services hand over by name)
+        from . import bulk, filters, sections, tasks, timeline  # noqa: F401 (tasks: registers the tasks services hand over by name)
         from .api.tickets import links_json
         from .broker import load_publishing_transport
         from .services.batching import deferred_deliveries
@@ -20,6 +24,7 @@ class IntegrationsConfig(AppConfig):
 
         register_detail_section(sections.render_linked_tickets)
         register_row_annotator(sections.ticket_keys_by_anomaly)
+        register_timeline_folder(timeline.folded_outcomes, replaces_actions=timeline.FOLDED_ACTIONS)
         register_detail_field("ticket_links", links_json)
         filters.register()
         bulk.register()

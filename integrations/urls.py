@@ -36,6 +36,11 @@ urlpatterns = [
     path("anomalies/<int:anomaly_id>/tickets/search/", views.search_tickets, name="search"),
     path("anomalies/<int:anomaly_id>/tickets/refresh/", views.refresh_tickets, name="refresh"),
     path(
+        "anomalies/<int:anomaly_id>/tickets/live/",
+        views.linked_tickets_live,
+        name="linked_tickets_live",
+    ),
+    path(
         "anomalies/<int:anomaly_id>/tickets/send-missed/",
         views.send_anomaly_missed_comments,
         name="send_missed_for_anomaly",

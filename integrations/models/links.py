@@ -44,8 +44,9 @@ class TicketLinkQuerySet(models.QuerySet):
         return self.filter(removed_at__isnull=True)
 
     def with_sync_state(self):
-        """Each link with its sync summary (counts, last failure, first waiting error), in
-        the same query: what the Linked Tickets section and the API show."""
+        """Each link with its sync summary (counts, last failure, first waiting error and
+        when it is tried next), in the same query: what the Linked Tickets section and the
+        API show."""
         failures = SyncEvent.objects.filter(link=OuterRef("pk"), state=SyncState.FAILED)
         latest_failure = failures.order_by("-pk")
         waiting_error = (
@@ -64,6 +65,7 @@ class TicketLinkQuerySet(models.QuerySet):
             failed_event_id=Subquery(latest_failure.values("pk")[:1]),
             failed_reason=Subquery(latest_failure.values("finished_reason")[:1]),
             last_error=Subquery(waiting_error.values("last_error")[:1]),
+            next_try_at=Subquery(waiting_error.values("next_attempt_at")[:1]),
         )
 
     def with_open_events(self):

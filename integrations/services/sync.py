@@ -241,8 +241,9 @@ def _look_again_later(event: SyncEvent, resend_at: datetime) -> None:
 def _mark_delivered(event: SyncEvent, note_id: str) -> None:
     now = timezone.now()
     with transaction.atomic():
+        # The link's `last_synced_at` is left alone: it says when its status was read, and
+        # the page says "status read …" beside the badge; the delivery has its own time.
         event.mark_delivered(note_id, at=now)
-        TicketLink.objects.filter(pk=event.link_id).update(last_synced_at=now)
         record_history(
             event.link.anomaly,
             action="sync_delivered",

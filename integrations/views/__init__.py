@@ -7,6 +7,7 @@ from .connection import (
     sync_health_page,
     test_connection,
 )
+from .live import linked_tickets_live
 from .operations import healthz, metrics_view
 from .tickets import (
     create_ticket,
@@ -26,6 +27,7 @@ __all__ = [
     "healthz",
     "integration_list",
     "link_ticket",
+    "linked_tickets_live",
     "metrics_view",
     "refresh_tickets",
     "remove_link",

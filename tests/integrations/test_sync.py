@@ -904,7 +904,7 @@ def test_it_gives_up_visibly_after_the_retry_horizon(
     assert event.finished_reason.startswith("Gave up after 1 attempts: Jira is unavailable.")
     client.force_login(member_author)
     page = client.get(reverse("anomalies:detail", args=[anomaly.pk])).content.decode()
-    assert "Sync failed: Gave up after 1 attempts" in page
+    assert "Failed: Gave up after 1 attempts" in page
 
 
 # --- backoff ---------------------------------------------------------------------------

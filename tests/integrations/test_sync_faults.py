@@ -485,7 +485,7 @@ def test_it_marks_a_deleted_issue_broken_and_fails_its_event(
     assert event.finished_reason.startswith("The Jira issue was deleted or cannot be seen")
     assert TicketLink.objects.get().is_broken
     page = author.page(f"/anomalies/{anomaly.pk}/")
-    assert "Broken reference" in page and "Sync failed: The Jira issue was deleted" in page
+    assert "Broken reference" in page and "Failed: The Jira issue was deleted" in page
     posts = [r for r in jira.requests() if r["method"] == "POST" and "/comment" in r["path"]]
     assert [r["status"] for r in posts] == [HTTPStatus.NOT_FOUND]  # tried once, not retried
     figures(Tally(events=1, duplicates=0, losses=0, drain_seconds=drain), failed=1)
@@ -612,7 +612,7 @@ def test_it_keeps_delivering_other_issues_while_jira_refuses_one(
 
     # Visible on the page with a Retry button; once Jira allows it, a retry delivers.
     page = author.page(f"/anomalies/{anomalies['DQ-3'].pk}/")
-    assert "Sync failed: Jira refused access to issue DQ-3" in page and ">Retry</button>" in page
+    assert "Failed: Jira refused access to issue DQ-3" in page and ">Retry</button>" in page
     jira.clear_faults()
     retried = time.monotonic()
     for event in failed.order_by("pk"):
