@@ -121,7 +121,7 @@ def counting_publishes() -> list:
     real = broker.publish
 
     def publish(task, *args, **kwargs):
-        published.append(task.name)
+        published.append(getattr(task, "name", task))  # a task or its registered name
         return real(task, *args, **kwargs)
 
     broker.publish = publish

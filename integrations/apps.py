@@ -10,7 +10,7 @@ class IntegrationsConfig(AppConfig):
         from anomalies.api import register_detail_field
         from anomalies.bulk import register_batch_hook
         from anomalies.sections import register_detail_section, register_row_annotator
-        from anomalies.signals import anomalies_changed, anomaly_changed
+        from anomalies.signals import anomaly_changed
 
         from . import bulk, filters, sections, tasks  # noqa: F401 (tasks: registers the tasks services hand over by name)
         from .api.tickets import links_json
@@ -26,7 +26,6 @@ class IntegrationsConfig(AppConfig):
         register_batch_hook(deferred_deliveries)
         anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
         anomaly_changed.connect(_hold_missed_events, dispatch_uid="integrations.hold_missed")
-        anomalies_changed.connect(_queue_many, dispatch_uid="integrations.queue_sync_many")
         validate_host_policy_setting()
         load_publishing_transport()
 
@@ -41,9 +40,3 @@ def _hold_missed_events(sender, change, **kwargs) -> None:
     from .services.reconnect import hold_missed_events
 
     hold_missed_events(change)
-
-
-def _queue_many(sender, changes, **kwargs) -> None:
-    from .services.bulk_sync import queue_sync_events_for_many
-
-    queue_sync_events_for_many(changes)
