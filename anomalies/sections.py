@@ -1,8 +1,9 @@
 """The seams through which other apps add to the anomaly pages.
 
-`integrations` registers its "Linked Tickets" section (detail page) and its ticket keys
-(list rows) here at start-up; the pages render whatever is registered without knowing who
-registered it, so anomalies never imports a connector and a second one slots in beside it.
+`integrations` registers its "Linked Tickets" section (detail page), its Tickets column
+and the column's live poller (list rows) here at start-up; the pages render whatever is
+registered without knowing who registered it, so anomalies never imports a connector and
+a second one slots in beside it.
 """
 
 from collections.abc import Callable
@@ -16,8 +17,13 @@ SectionRenderer = Callable[[HttpRequest, AnomalyAccess], SafeString]
 # Given the ids of one page of rows, an HTML snippet for each row that has something to show.
 RowAnnotator = Callable[[list[int]], dict[int, SafeString]]
 
+# Given the ids of one page of rows, HTML placed once after the list (integrations: the
+# poller that refreshes the ticket chips of rows still syncing).
+ListFooter = Callable[[list[int]], SafeString]
+
 _renderers: list[SectionRenderer] = []
 _row_annotators: list[RowAnnotator] = []
+_list_footers: list[ListFooter] = []
 
 
 def register_detail_section(renderer: SectionRenderer) -> SectionRenderer:
@@ -42,3 +48,14 @@ def annotate_rows(anomalies: list) -> None:
     found = [annotator(ids) for annotator in _row_annotators] if ids else []
     for anomaly in anomalies:
         anomaly.row_notes = [notes[anomaly.pk] for notes in found if anomaly.pk in notes]
+
+
+def register_list_footer(footer: ListFooter) -> ListFooter:
+    if footer not in _list_footers:
+        _list_footers.append(footer)
+    return footer
+
+
+def render_list_footers(anomalies: list) -> list[SafeString]:
+    ids = [anomaly.pk for anomaly in anomalies]
+    return [footer(ids) for footer in _list_footers] if ids else []

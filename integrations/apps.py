@@ -9,17 +9,22 @@ class IntegrationsConfig(AppConfig):
         """Plug into the platform's seams: the anomaly page and API, and anomaly changes."""
         from anomalies.api import register_detail_field
         from anomalies.bulk import register_batch_hook
-        from anomalies.sections import register_detail_section, register_row_annotator
+        from anomalies.sections import (
+            register_detail_section,
+            register_list_footer,
+            register_row_annotator,
+        )
         from anomalies.signals import anomaly_changed
 
-        from . import bulk, filters, sections, tasks  # noqa: F401 (tasks: registers the tasks services hand over by name)
+        from . import bulk, filters, row_tickets, sections, tasks  # noqa: F401 (tasks: registers the tasks services hand over by name)
         from .api.tickets import links_json
         from .broker import load_publishing_transport
         from .services.batching import deferred_deliveries
         from .services.clients import validate_host_policy_setting
 
         register_detail_section(sections.render_linked_tickets)
-        register_row_annotator(sections.ticket_keys_by_anomaly)
+        register_row_annotator(row_tickets.ticket_cells_by_anomaly)
+        register_list_footer(row_tickets.ticket_poller)
         register_detail_field("ticket_links", links_json)
         filters.register()
         bulk.register()
