@@ -80,6 +80,9 @@ class BulkAction:
     # The form of the action's options (archive: reason and note); its cleaned_data are
     # passed to apply/whole as keyword arguments.
     options_form: type[forms.Form] | None = None
+    # The bulk bar's inputs for those options, for actions other apps register (the bar
+    # lays out this app's own): given the request, safe HTML.
+    options_html: Callable[[Any], str] | None = None
 
 
 # A batch hook wraps a whole bulk run; what its context manager yields, when callable,

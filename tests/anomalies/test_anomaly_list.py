@@ -297,8 +297,9 @@ def test_it_rejects_a_datastore_filter_the_user_cannot_see(author_client, orders
 # session, user, visible datastores, the search's common-word probe, per-status counts, the
 # page of rows, the keys that open the next pages' links (and, past the first page, the
 # previous ones'), the rows' tickets and the page's pending rows (both registered by
-# integrations), the bulk bar's assignable users, and the saved views (none here).
-QUERIES_BY_PAGE = {"": 11, "after": 12, "last": 11}
+# integrations), the bulk bar's assignable users and connected integration (its ticket
+# actions' inputs), and the saved views (none here).
+QUERIES_BY_PAGE = {"": 12, "after": 13, "last": 12}
 
 
 @pytest.mark.parametrize("rows", [3, 60])
