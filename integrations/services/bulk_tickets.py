@@ -221,7 +221,7 @@ def _checked_choices(spec: CreateFormSpec, chosen: dict[str, str]) -> dict[str, 
         if not value:
             continue
         if value not in {str(offered) for offered, _ in field.choices}:
-            raise TicketError(f"“{value}” is not a {field.label.lower()} the form offers.")
+            raise TicketError(f"“{value}” is not a {field.label.lower()} the form offers")
         values[field.name] = value
     return values
 
