@@ -88,6 +88,7 @@ def test_it_updates_a_syncing_rows_chip_without_a_reload(
 
     expect(chips).to_contain_text("Sync pending")
     expect(chips.get_by_role("link", name="DQ-1 (opens in a new tab)")).to_be_visible()
+    people.screenshot(page, "desktop-list-syncing-chip")
     expect(chips).not_to_contain_text("Sync pending", timeout=30_000)
     # Nothing pends any more: the poller is gone quiet.
     expect(page.locator("#ticket-poller")).not_to_have_attribute("hx-get", re.compile(".+"))
