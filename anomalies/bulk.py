@@ -1,16 +1,17 @@
 """Acting on many anomalies at once: a selection, a permission check and a transaction per
 anomaly, and a summary of what was done and what was skipped, and why.
 
-Each anomaly goes through the same service as its page's button, in a savepoint of its own
-(committed BULK_CHUNK at a time), so a refusal never half-applies another and the Jira
-comments are queued exactly as single actions queue them. Other apps register actions of
-their own (integrations: link to one Jira issue, create one ticket for several) and batch
-hooks (integrations: hand the queued comments to workers once per Jira issue after the batch,
-instead of one broker message per comment).
+Each anomaly goes through the same service as its page's button, in a transaction of its
+own, so a refusal never half-applies another and the Jira comments are queued exactly as
+single actions queue them (outbox rows in the change's transaction, in order per issue).
+Other apps register actions of their own (integrations: link to one Jira issue, create one
+ticket for several) and batch hooks (integrations: hand the queued comments to workers once
+per Jira issue after the batch, instead of one broker message per comment).
 
-BULK_LIMIT: 1,000 anomalies a request. A bulk acknowledge of 1,000 takes about a second on
-Postgres (bench/bulk_acknowledge.py), so a request stays well inside a web worker's timeout;
-above that, narrowing the filters is the better tool anyway.
+BULK_LIMIT: 1,000 anomalies a request. A bulk acknowledge of 1,000 takes about 5 s on
+Postgres on the 2-core dev box (bench/bulk_acknowledge.py: ~12 queries per anomaly, mostly
+ORM time), inside a web worker's timeout; above that, narrowing the filters is the better
+tool anyway.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ from .models import Anomaly, Level, Status, User
 from .permissions import Action, effective_level
 
 BULK_LIMIT = 1000
-BULK_CHUNK = 100
 
 
 class BulkRefused(Exception):
@@ -80,6 +80,9 @@ class BulkAction:
     # The form of the action's options (archive: reason and note); its cleaned_data are
     # passed to apply/whole as keyword arguments.
     options_form: type[forms.Form] | None = None
+    # The bulk bar's inputs for those options, for actions other apps register (the bar
+    # lays out this app's own): given the request, safe HTML.
+    options_html: Callable[[Any], str] | None = None
 
 
 # A batch hook wraps a whole bulk run; what its context manager yields, when callable,
@@ -131,28 +134,17 @@ def _refuse_restore(anomaly: Anomaly, **_) -> str:
     return "" if anomaly.is_archived else "not archived"
 
 
-def _set_based(kind: str, refuse: Callable[..., str]) -> Callable[..., None]:
-    """A status change over the whole selection in one transaction and a constant number of
-    queries (services.change_status_of_anomalies): decided per anomaly under its row lock,
-    so a refusal only skips that anomaly, and nothing is half-applied."""
+def _status_change(change: Callable, refuse: Callable[..., str]) -> Callable[..., None]:
+    """acknowledge/archive/restore_anomaly for one anomaly: an obvious refusal is told from
+    the row as selected (a clearer reason); the service decides again under the row lock."""
 
-    def whole(anomalies: list[Anomaly], result: BulkResult, *, by: User, **options) -> None:
-        eligible = []
-        for anomaly in anomalies:
-            reason = refuse(anomaly, **options)
-            if reason:
-                result.skipped[anomaly.pk] = reason
-            else:
-                eligible.append(anomaly.pk)
-        if not eligible:
-            return
-        done, refused = services.change_status_of_anomalies(eligible, kind, by=by, **options)
-        result.done += done
-        result.skipped.update(refused)
-        for pk in set(eligible) - set(done) - set(refused):
-            result.skipped[pk] = "not found"  # deleted meanwhile
+    def apply(anomaly: Anomaly, **options) -> None:
+        reason = refuse(anomaly, **options)
+        if reason:
+            raise Skip(reason)
+        change(anomaly, **options)
 
-    return whole
+    return apply
 
 
 def _comment(anomaly: Anomaly, *, by: User, text: str) -> None:
@@ -178,6 +170,28 @@ def _unassign(anomaly: Anomaly, *, by: User, assignee: User) -> None:
 _STATE_ERRORS = (services.StatusTransitionError, services.CommentRejected)
 CHANGE, COMMENT = Action.CHANGE_STATUS, Action.COMMENT
 for _action in (
+    BulkAction(
+        "acknowledge",
+        "Acknowledge",
+        "acknowledged",
+        CHANGE,
+        _status_change(services.acknowledge_anomaly, _refuse_acknowledge),
+    ),
+    BulkAction(
+        "archive",
+        "Archive",
+        "archived",
+        CHANGE,
+        _status_change(services.archive_anomaly, _refuse_archive),
+        options_form=ArchiveForm,
+    ),
+    BulkAction(
+        "restore",
+        "Restore",
+        "restored",
+        CHANGE,
+        _status_change(services.restore_anomaly, _refuse_restore),
+    ),
     BulkAction("comment", "Comment", "commented", COMMENT, _comment, options_form=CommentForm),
     BulkAction("assign", "Assign", "assigned", CHANGE, _assign, options_form=AssigneeForm),
     BulkAction("unassign", "Unassign", "unassigned", CHANGE, _unassign, options_form=AssigneeForm),
@@ -188,27 +202,6 @@ for _action in (
             apply=_refusing(_action.apply, *_STATE_ERRORS, services.AssignmentRejected),
         )
     )
-for _action in (
-    BulkAction(
-        "acknowledge",
-        "Acknowledge",
-        "acknowledged",
-        CHANGE,
-        whole=_set_based("acknowledged", _refuse_acknowledge),
-    ),
-    BulkAction(
-        "archive",
-        "Archive",
-        "archived",
-        CHANGE,
-        whole=_set_based("archived", _refuse_archive),
-        options_form=ArchiveForm,
-    ),
-    BulkAction(
-        "restore", "Restore", "restored", CHANGE, whole=_set_based("restored", _refuse_restore)
-    ),
-):
-    register_bulk_action(_action)
 
 
 # --- running one --------------------------------------------------------------------------
@@ -260,18 +253,21 @@ def run_bulk_action(
 
 
 def _one_by_one(action: BulkAction, anomalies: list[Anomaly], result: BulkResult, **options):
-    """Each anomaly in a savepoint of its own (the service's atomic block nests), so a refusal
-    rolls back that anomaly alone; BULK_CHUNK of them commit together, because a commit
-    waits for the disk (~2 ms on Postgres) and 1,000 of them would take seconds."""
-    for start in range(0, len(anomalies), BULK_CHUNK):
-        with transaction.atomic():
-            for anomaly in anomalies[start : start + BULK_CHUNK]:
-                _apply_one(action, anomaly, result, **options)
+    """Each anomaly in a transaction of its own, in id order, so a refusal (or a database
+    error) rolls back that anomaly alone and leaves every other one applied.
+
+    Deadlock-free across concurrent bulk runs over overlapping selections: a transaction
+    holds one anomaly's row and then its tickets' queue rows in key order
+    (integrations.services.sync.queue_sync_events), the order every change takes. (One
+    transaction for many anomalies would hold rows taken in anomaly order and then ask for
+    queue rows another run holds: Postgres would abort one of them.)"""
+    for anomaly in anomalies:
+        _apply_one(action, anomaly, result, **options)
 
 
 def _apply_one(action: BulkAction, anomaly: Anomaly, result: BulkResult, **options) -> None:
     try:
-        with transaction.atomic():
+        with transaction.atomic():  # the anomaly's transaction: a refusal rolls back all of it
             action.apply(anomaly, **options)
     except Skip as skip:
         result.skipped[anomaly.pk] = str(skip)

@@ -11,18 +11,44 @@ STATUS_FILTERS = [
     *[(status.value, status.label) for status in Status],
 ]
 
+# Each sort: its key, then the id in the same direction (the keyset pages' tie-breaker).
 SORTS = {
     "-detected": ("-detected_at", "-id"),
     "detected": ("detected_at", "id"),
     "-weight": ("-weight", "-id"),
     "weight": ("weight", "id"),
+    "-id": ("-id",),
+    "id": ("id",),
+    "status": ("status", "id"),
+    "-status": ("-status", "-id"),
 }
 SORT_LABELS = [
     ("-detected", "Newest first"),
     ("detected", "Oldest first"),
     ("-weight", "Highest weight"),
     ("weight", "Lowest weight"),
+    ("-id", "Highest ID"),
+    ("id", "Lowest ID"),
+    ("status", "Status A–Z"),
+    ("-status", "Status Z–A"),
 ]
+PAGE_SIZES = [25, 50, 100]
+DEFAULT_PAGE_SIZE = 50
+
+
+def _canonical_choices(data, fields: dict) -> dict:
+    """The submitted values with each choice spelled as the field spells it, whatever the
+    case (`?status=active` means Active); anything else stays as given (and is refused)."""
+    data = data.copy()
+    for name, field in fields.items():
+        choices = getattr(field, "choices", None)
+        value = data.get(name)
+        if not choices or not isinstance(value, str):
+            continue
+        by_folded = {str(key).casefold(): str(key) for key, _ in choices}
+        if value.casefold() in by_folded:
+            data[name] = by_folded[value.casefold()]
+    return data
 
 
 class AnomalyFilterForm(CleanInputForm):
@@ -32,9 +58,20 @@ class AnomalyFilterForm(CleanInputForm):
     q = forms.CharField(required=False, max_length=200, strip=True)
     sort = forms.ChoiceField(choices=SORT_LABELS, required=False)
     assignee = forms.ChoiceField(choices=ASSIGNEE_FILTERS, required=False)
+    size = forms.TypedChoiceField(
+        label="Per page",
+        choices=[(n, str(n)) for n in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
 
-    def __init__(self, *args, datastores=(), **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    # What a user narrows the list by (Reset is offered when one is set); the status tab
+    # counts too when it is not the default one. Sort and page size only arrange the list.
+    NARROWING = ("q", "datastore", "type", "assignee")
+
+    def __init__(self, data=None, *args, datastores=(), **kwargs) -> None:
+        super().__init__(data, *args, **kwargs)
         self.fields["datastore"].choices = [("", "All datastores")] + [
             (datastore.pk, datastore.name) for datastore in datastores
         ]
@@ -43,6 +80,15 @@ class AnomalyFilterForm(CleanInputForm):
             self.fields[list_filter.name] = forms.ChoiceField(
                 label=list_filter.label, choices=[("", "Any"), *list_filter.choices], required=False
             )
+        if self.is_bound:
+            self.data = _canonical_choices(self.data, self.fields)
+
+    def narrows(self, default_status: str) -> bool:
+        """Whether any filter is set (a status tab other than the default one counts)."""
+        names = [*self.NARROWING, *(f.name for f in registered_filters())]
+        if any(self.cleaned_or_default(name, None) for name in names):
+            return True
+        return self.cleaned_or_default("status", default_status) != default_status
 
     @property
     def extra_filters(self) -> list:
@@ -50,9 +96,24 @@ class AnomalyFilterForm(CleanInputForm):
         return [self[list_filter.name] for list_filter in registered_filters()]
 
     def cleaned_or_default(self, name: str, default):
-        if self.is_valid():
-            return self.cleaned_data.get(name) or default
-        return default
+        """The field's value when it is valid, else the default: one bad value (a stale
+        datastore, a mistyped status) drops only itself, never the other filters."""
+        if not self.is_bound:
+            return default
+        self.is_valid()  # cleans once; the valid fields are in cleaned_data either way
+        return self.cleaned_data.get(name) or default
+
+    @property
+    def ignored_values(self) -> list[str]:
+        """What the list ignored, for the page to say so ("Unknown status: bogus")."""
+        if not self.is_bound or self.is_valid():
+            return []
+        ignored = []
+        for name in self.errors:
+            if name in self.fields:
+                label = self.fields[name].label or name.capitalize()
+                ignored.append(f"{label}: “{str(self.data.get(name, ''))[:60]}” ignored")
+        return ignored
 
 
 class ArchiveForm(CleanInputForm):

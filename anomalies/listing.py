@@ -7,6 +7,7 @@ cut by the sort key of a row (`after`/`before` cursors, and `page=last` from the
 so page 1,000 costs what page 1 costs. See docs/performance.md.
 """
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlencode
@@ -18,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 from .models import Status
 
 COUNT_CAP = 1_000
-CURSOR_PARAMS = ("after", "before", "page")
+CURSOR_PARAMS = ("after", "before", "page", "p")
 
 
 @dataclass(frozen=True)
@@ -88,8 +89,10 @@ def decode_cursor(cursor: str, sort_field: str):
             parsed = parse_datetime(value) if value else None
         except ValueError:  # well formed, impossible (month 13)
             parsed = None
+    elif sort_field == "status":
+        parsed = value if value in Status.values else None
     else:
-        parsed = int(value) if value.isdigit() and len(value) < 10 else None
+        parsed = int(value) if value.isdigit() and len(value) <= 18 else None
     return None if parsed is None else (parsed, int(pk))
 
 
@@ -103,6 +106,14 @@ def _beyond(cursor: tuple, sort_field: str, descending: bool) -> Q:
     )
 
 
+@dataclass(frozen=True)
+class PageLink:
+    number: int
+    query: str
+    current: bool = False
+    gap_before: bool = False  # pages are skipped between the one before and this one
+
+
 @dataclass
 class KeysetPage:
     object_list: list
@@ -111,6 +122,11 @@ class KeysetPage:
     has_next: bool = False
     has_previous: bool = False
     total: CappedCount = field(default_factory=lambda: CappedCount(0, True))
+    # Which page this is, when known: counted from the first page (the `p` the links carry),
+    # or from the end when the count is exact. None past the count cap, reached from the end.
+    number: int | None = None
+    page_count: int | None = None
+    neighbours: list[PageLink] = field(default_factory=list)
 
     def __iter__(self):
         return iter(self.object_list)
@@ -118,8 +134,9 @@ class KeysetPage:
     def __len__(self) -> int:
         return len(self.object_list)
 
-    def _link(self, **cursor) -> str:
-        return urlencode({**self.base_query, **cursor})
+    def _link(self, number: int | None = None, **cursor) -> str:
+        page = {"p": str(number)} if number and number > 1 and cursor else {}
+        return urlencode({**self.base_query, **cursor, **page})
 
     @property
     def first_query(self) -> str:
@@ -127,38 +144,135 @@ class KeysetPage:
 
     @property
     def last_query(self) -> str:
-        return self._link(page="last")
+        return self._link(self.page_count, page="last")
 
     @property
     def next_query(self) -> str:
-        return self._link(after=encode_cursor(self.object_list[-1], self.sort_field))
+        number = self.number + 1 if self.number else None
+        return self._link(number, after=encode_cursor(self.object_list[-1], self.sort_field))
 
     @property
     def previous_query(self) -> str:
-        return self._link(before=encode_cursor(self.object_list[0], self.sort_field))
+        if self.number == 2:
+            return self.first_query
+        number = self.number - 1 if self.number else None
+        return self._link(number, before=encode_cursor(self.object_list[0], self.sort_field))
+
+    @property
+    def numbered(self) -> list[PageLink]:
+        """The page links to show: first, the neighbours, last, each marked where pages
+        are skipped before it."""
+        links = {link.number: link for link in self.neighbours}
+        if self.number and self.number > 1:
+            links.setdefault(1, PageLink(1, self.first_query))
+        if self.page_count and self.number and self.page_count > self.number:
+            links.setdefault(self.page_count, PageLink(self.page_count, self.last_query))
+        shown, previous = [], 0
+        for number in sorted(links):
+            shown.append(dataclasses.replace(links[number], gap_before=number > previous + 1))
+            previous = number
+        return shown
 
 
-def keyset_page(rows: QuerySet, ordering: tuple[str, str], params, size: int) -> KeysetPage:
-    """One page of `rows` (ordered by `ordering`: a sort field then the id, same direction)."""
+NEIGHBOURS = 2  # page numbers shown each side of the current one
+
+
+def keyset_page(
+    rows: QuerySet,
+    ordering: tuple[str, ...],
+    params,
+    size: int,
+    total: CappedCount | None = None,
+) -> KeysetPage:
+    """One page of `rows` (ordered by `ordering`: a sort field then the id, same direction),
+    numbered when that is known, with links to its neighbours' pages: two key-only queries
+    of at most two rows each (docs/performance.md), whatever the page and the row count."""
+    total = total or CappedCount(0, False)
     descending = ordering[0].startswith("-")
     sort_field = ordering[0].lstrip("-")
     base = {k: v for k, v in params.items() if k not in CURSOR_PARAMS and v != ""}
     after = decode_cursor(params.get("after", ""), sort_field)
     before = decode_cursor(params.get("before", ""), sort_field)
-    page = KeysetPage([], sort_field, base)
+    page_count = max(1, -(-total.value // size)) if total.exact else None
+    page = KeysetPage([], sort_field, base, total=total, page_count=page_count)
     if before is not None or params.get("page") == "last":
-        backwards = rows.reverse()
-        if before is not None:
-            backwards = backwards.filter(_beyond(before, sort_field, not descending))
-        found = list(backwards[: size + 1])
-        page.object_list = found[:size][::-1]
-        page.has_previous = len(found) > size
-        page.has_next = before is not None
-        return page
+        _fill_backwards(page, rows, before, size, descending, sort_field)
+    else:
+        _fill_forwards(page, rows, after, size, descending, sort_field)
+    page.number = _page_number(page, params, after, before)
+    if page.object_list:
+        mode = "last" if params.get("page") == "last" and before is None else "first"
+        if after is not None or before is not None:
+            mode = "middle"
+        page.neighbours = _neighbours(page, rows, size, descending, sort_field, mode)
+    return page
+
+
+def _fill_backwards(page, rows, before, size, descending, sort_field) -> None:
+    backwards = rows.reverse()
+    if before is not None:
+        backwards = backwards.filter(_beyond(before, sort_field, not descending))
+    elif page.page_count:  # the last page holds what is left after full pages from the start
+        size = page.total.value - (page.page_count - 1) * size or size
+    found = list(backwards[: size + 1])
+    page.object_list = found[:size][::-1]
+    page.has_previous = len(found) > size
+    page.has_next = before is not None
+
+
+def _fill_forwards(page, rows, after, size, descending, sort_field) -> None:
     if after is not None:
         rows = rows.filter(_beyond(after, sort_field, descending))
     found = list(rows[: size + 1])
     page.object_list = found[:size]
     page.has_next = len(found) > size
     page.has_previous = after is not None
-    return page
+
+
+def _page_number(page: KeysetPage, params, after, before) -> int | None:
+    if after is None and before is None and params.get("page") != "last":
+        return 1
+    if not page.has_previous:
+        return 1
+    if after is None and before is None:  # the last page
+        return page.page_count
+    number = params.get("p", "")
+    if number.isdigit() and 1 < int(number) <= 1_000_000:
+        return int(number)
+    return None
+
+
+def _neighbours(page: KeysetPage, rows, size, descending, sort_field, mode) -> list[PageLink]:
+    """This page and up to NEIGHBOURS pages each side, each with the cursor that opens it.
+    The page next door opens from this page's own edge row; the one beyond it from the edge
+    row of the page next door, found by an offset within one page of keys (cheap). Which
+    queries run depends on the URL only (first page: none behind; last: none ahead), so
+    the query count never depends on the rows."""
+    first, last = page.object_list[0], page.object_list[-1]
+    ahead = behind = []
+    if mode != "last":
+        edge = _beyond((getattr(last, sort_field), last.pk), sort_field, descending)
+        ahead = list(rows.filter(edge).values_list(sort_field, "pk")[size - 1 : size + 1])
+    if mode != "first":
+        edge = _beyond((getattr(first, sort_field), first.pk), sort_field, not descending)
+        behind = list(rows.reverse().filter(edge).values_list(sort_field, "pk")[size - 1 : size])
+    number = page.number
+    if number is None:
+        return []
+    links = [PageLink(number, "", current=True)]
+    if page.has_next:
+        links.append(PageLink(number + 1, page.next_query))
+        if len(ahead) == 2:  # a row past the next page: the one after it exists
+            links.append(PageLink(number + 2, page._link(number + 2, after=_cursor(ahead[0]))))
+    if number > 1:
+        links.append(PageLink(number - 1, page.previous_query))
+        if number == 3:
+            links.append(PageLink(1, page.first_query))
+        elif number > 3 and behind:
+            links.append(PageLink(number - 2, page._link(number - 2, before=_cursor(behind[0]))))
+    return sorted(links, key=lambda link: link.number)
+
+
+def _cursor(key: tuple) -> str:
+    value, pk = key
+    return f"{value.isoformat() if isinstance(value, datetime) else value}~{pk}"

@@ -215,6 +215,8 @@ class Anomaly(models.Model):
             models.Index(
                 fields=["status", "anomaly_type", "datastore"], name="anomaly_status_counts"
             ),
+            # The list sorted by its Status column: keyset pages walk this index.
+            models.Index(fields=["status", "id"], name="anomaly_status_sort"),
         ]
 
     def __str__(self) -> str:

@@ -10,11 +10,13 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from .listing import CURSOR_PARAMS
 from .models import SavedView, Team, User
 from .validation import CleanInputForm
 
-# What a saved view keeps of the query string: filters, not the page being looked at.
-NOT_SAVED = ("page", "cursor")
+# What a saved view keeps of the query string: filters, sort and page size, not the page
+# being looked at (its cursor and number).
+NOT_SAVED = CURSOR_PARAMS
 
 
 class SavedViewRefused(Exception):

@@ -1,9 +1,10 @@
 """The seams through which other apps add to the anomaly pages.
 
-`integrations` registers its "Linked Tickets" section (detail page), its ticket keys (list
-rows) and what each change did on the linked tickets (folded into the activity timeline) here
-at start-up; the pages render whatever is registered without knowing who
-registered it, so anomalies never imports a connector and a second one slots in beside it.
+`integrations` registers its "Linked Tickets" section (detail page), its Tickets column
+and the column's live poller (list rows), and what each change did on the linked tickets
+(folded into the activity timeline) here at start-up; the pages render whatever is
+registered without knowing who registered it, so anomalies never imports a connector and
+a second one slots in beside it.
 """
 
 from collections.abc import Callable
@@ -21,10 +22,15 @@ RowAnnotator = Callable[[list[int]], dict[int, SafeString]]
 # Given the page's request and access, what the app did for each of the anomaly's changes.
 TimelineFolder = Callable[[HttpRequest, AnomalyAccess], list[FoldedOutcome]]
 
+# Given the ids of one page of rows, HTML placed once after the list (integrations: the
+# poller that refreshes the ticket chips of rows still syncing).
+ListFooter = Callable[[list[int]], SafeString]
+
 _renderers: list[SectionRenderer] = []
 _row_annotators: list[RowAnnotator] = []
 _timeline_folders: list[TimelineFolder] = []
 _hidden_history_actions: set[str] = set()
+_list_footers: list[ListFooter] = []
 
 
 def register_detail_section(renderer: SectionRenderer) -> SectionRenderer:
@@ -67,3 +73,14 @@ def activity_timeline(request: HttpRequest, access: AnomalyAccess) -> list[Timel
         folders=list(_timeline_folders),
         hidden_actions=tuple(sorted(_hidden_history_actions)),
     )
+
+
+def register_list_footer(footer: ListFooter) -> ListFooter:
+    if footer not in _list_footers:
+        _list_footers.append(footer)
+    return footer
+
+
+def render_list_footers(anomalies: list) -> list[SafeString]:
+    ids = [anomaly.pk for anomaly in anomalies]
+    return [footer(ids) for footer in _list_footers] if ids else []

@@ -21,7 +21,7 @@ from .models import (
     User,
 )
 from .permissions import effective_level
-from .signals import anomalies_changed, anomaly_changed
+from .signals import anomaly_changed
 
 
 class CommentRejected(Exception):
@@ -138,63 +138,6 @@ def comment_on_anomaly(anomaly: Anomaly, *, by: User, text: str) -> Comment:
     return comment
 
 
-# --- many at once (bulk actions) -------------------------------------------------------------
-
-# What each status change does to one anomaly (the model methods only change fields), its
-# history summary, and the fields it writes.
-STATUS_CHANGES = {
-    "acknowledged": (lambda anomaly, **_: anomaly.acknowledge(), lambda a: "Acknowledged"),
-    "archived": (
-        lambda anomaly, reason, note="": anomaly.archive(reason, note),
-        lambda a: f"Archived as {a.status}" + (f": {a.archive_note}" if a.archive_note else ""),
-    ),
-    "restored": (lambda anomaly, **_: anomaly.restore(), lambda a: "Restored to Acknowledged"),
-}
-
-
-@transaction.atomic
-def change_status_of_anomalies(
-    ids: list[int], kind: str, *, by: User, **options
-) -> tuple[list[int], dict[int, str]]:
-    """The set-based twin of acknowledge/archive/restore_anomaly for bulk actions: every row
-    locked in id order, each decided on its own (a refusal only skips that anomaly, nothing
-    is written for it), then one UPDATE, one history insert and one `anomalies_changed`.
-    Returns the changed ids and the refused ones with the refusal."""
-    apply, summary = STATUS_CHANGES[kind]
-    locked = list(
-        Anomaly.objects.select_for_update(of=("self",))
-        .select_related("datastore", "container")
-        .filter(pk__in=ids)
-        .order_by("pk")
-    )
-    changed, refused = [], {}
-    for anomaly in locked:
-        try:
-            apply(anomaly, **options)
-        except StatusTransitionError as error:
-            refused[anomaly.pk] = str(error)
-        else:
-            changed.append(anomaly)
-    if not changed:
-        return [], refused
-    now = timezone.now()
-    for anomaly in changed:
-        anomaly.status_changed_at = now
-    first = changed[0]  # every changed anomaly now has the same status (and note)
-    written = {"status": first.status, "status_changed_at": now}
-    if kind != "acknowledged":
-        written["archive_note"] = first.archive_note
-    Anomaly.objects.filter(pk__in=[a.pk for a in changed]).update(**written)
-    HistoryEntry.objects.bulk_create(
-        HistoryEntry(anomaly=a, actor=by, action=kind, summary=summary(a)[:500], created_at=now)
-        for a in changed
-    )
-    note = first.archive_note if kind == "archived" else ""
-    changes = [_change(a, kind, by, note=note) for a in changed]
-    anomalies_changed.send(sender=Anomaly, changes=changes)
-    return [a.pk for a in changed], refused
-
-
 class AssignmentRejected(Exception):
     """An assignee who cannot be assigned; the message is shown to the user."""
 
@@ -263,7 +206,6 @@ __all__ = [
     "acknowledge_anomaly",
     "archive_anomaly",
     "assign_anomaly",
-    "change_status_of_anomalies",
     "comment_on_anomaly",
     "ingest_anomaly",
     "record_history",

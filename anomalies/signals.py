@@ -12,9 +12,6 @@ from .models import Team, User
 
 # Sent with `change` (an anomalies.services.AnomalyChange).
 anomaly_changed = Signal()
-# Sent with `changes` (a list of AnomalyChange, in anomaly id order) by the set-based bulk
-# status changes, in their transaction: what `anomaly_changed` says for each, said once.
-anomalies_changed = Signal()
 
 
 @receiver(post_save, sender=User, dispatch_uid="join_public_team")

@@ -9,13 +9,13 @@ from django.views.decorators.http import require_POST
 
 from . import listing, services
 from .filters import filter_anomalies
-from .forms import SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
+from .forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
 from .listing import CURSOR_PARAMS, CappedCount, count_by_status, keyset_page, total
 from .models import ARCHIVE_REASONS, OPEN_STATUSES, Anomaly, AnomalyType, Status
 from .permissions import Action, get_anomaly_access, visible_datastores
-from .sections import activity_timeline, annotate_rows, render_detail_sections
+from .sections import activity_timeline, annotate_rows, render_detail_sections, render_list_footers
 
-PAGE_SIZE = 50
+PAGE_SIZE = DEFAULT_PAGE_SIZE  # the JSON API's pages
 DEFAULT_STATUS_FILTER = "open"
 DEFAULT_SORT = "-detected"
 STATUS_GROUPS = {
@@ -40,6 +40,13 @@ def listed_rows(filtered: QuerySet, form: AnomalyFilterForm) -> QuerySet:
     )
 
 
+def _without_cursor(request):
+    query = request.GET.copy()
+    for param in CURSOR_PARAMS:
+        query.pop(param, None)
+    return query
+
+
 def _status_tabs(request, counts: dict[str, CappedCount]) -> list[dict]:
     """One tab per status group and status, each keeping the other filters."""
     tabs = [
@@ -49,14 +56,39 @@ def _status_tabs(request, counts: dict[str, CappedCount]) -> list[dict]:
         *[(s.value, s.label, counts[s]) for s in ARCHIVE_REASONS],
         ("all", "All", total(counts, tuple(Status))),
     ]
-    query = request.GET.copy()
-    for param in CURSOR_PARAMS:
-        query.pop(param, None)
+    query = _without_cursor(request)
     links = []
     for value, label, count in tabs:
         query["status"] = value
         links.append({"value": value, "label": label, "count": count, "query": query.urlencode()})
     return links
+
+
+# The clickable column headers: (column, label, the sort a first click picks). Numbers and
+# dates start with the largest; the status starts from A.
+SORTABLE_COLUMNS = [
+    ("id", "ID", "-id"),
+    ("status", "Status", "status"),
+    ("weight", "Weight", "-weight"),
+    ("detected", "Detected", "-detected"),
+]
+
+
+def _column_headers(request, sort: str) -> dict[str, dict]:
+    """Each sortable column's link (a click on the sorted column reverses it) and its
+    aria-sort, keeping the filters and going back to the first page."""
+    query = _without_cursor(request)
+    headers = {}
+    for column, label, first_click in SORTABLE_COLUMNS:
+        current = sort.lstrip("-") == column
+        descending = sort.startswith("-")
+        query["sort"] = (column if descending else f"-{column}") if current else first_click
+        headers[column] = {
+            "label": label,
+            "query": query.urlencode(),
+            "aria_sort": ("descending" if descending else "ascending") if current else "",
+        }
+    return headers
 
 
 TYPE_LABELS = dict(AnomalyType.choices)
@@ -79,16 +111,17 @@ def _row_html(anomaly, detail_prefix: str) -> str:
         text = text[: DESCRIPTION_CHARS - 1] + "…"
     detected = anomaly.detected_at
     status = escape(anomaly.status)
-    notes = "".join(f" {note}" for note in anomaly.row_notes)
+    notes = " ".join(anomaly.row_notes)
     return (
         # The bulk bar's selection: the box belongs to the bar's form (`form="bulk"`).
         f'<tr><td><input type="checkbox" name="ids" value="{anomaly.pk}" form="bulk" '
-        f'aria-label="Select #{anomaly.pk}"></td>'
+        f'class="row-select" aria-label="Select #{anomaly.pk}"></td>'
         f'<td><a href="{href}">#{anomaly.pk}</a></td>'
         f'<td><span class="badge status-{status.lower()}">{status}</span></td>'
         f"<td>{escape(TYPE_LABELS.get(anomaly.anomaly_type, anomaly.anomaly_type))}</td>"
         f'<td class="num"><span class="weight">{anomaly.weight}</span></td>'
-        f'<td class="desc"><a href="{href}">{escape(text)}</a>{notes}</td>'
+        f'<td class="desc"><a href="{href}">{escape(text)}</a></td>'
+        f'<td class="tickets">{notes}</td>'
         f'<td class="muted">{escape(anomaly.datastore.name)} › '
         f"{escape(anomaly.container.name)}</td>"
         f'<td class="nowrap" title="{detected:%Y-%m-%d %H:%M} UTC">'
@@ -106,8 +139,9 @@ def anomaly_list(request):
 
     status_filter = form.cleaned_or_default("status", DEFAULT_STATUS_FILTER)
     sort = form.cleaned_or_default("sort", DEFAULT_SORT)
-    page = keyset_page(listed_rows(filtered, form), SORTS[sort], request.GET, PAGE_SIZE)
-    page.total = total(counts, listed_statuses(form))
+    size = form.cleaned_or_default("size", DEFAULT_PAGE_SIZE)
+    listed = total(counts, listed_statuses(form))
+    page = keyset_page(listed_rows(filtered, form), SORTS[sort], request.GET, size, listed)
     rows_html = _rows_html(page.object_list, reverse("anomalies:list"))
     return render(
         request,
@@ -120,8 +154,13 @@ def anomaly_list(request):
             "tabs": _status_tabs(request, counts),
             "status_filter": status_filter,
             "sort": sort,
+            "headers": _column_headers(request, sort),
+            "page_size": size,
+            "page_sizes": PAGE_SIZES,
+            "narrowed": form.narrows(DEFAULT_STATUS_FILTER),
             # One reversal for the page; each row appends its id.
             "rows_html": rows_html,
+            "list_footers": render_list_footers(page.object_list),
         },
     )
 

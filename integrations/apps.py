@@ -11,19 +11,21 @@ class IntegrationsConfig(AppConfig):
         from anomalies.bulk import register_batch_hook
         from anomalies.sections import (
             register_detail_section,
+            register_list_footer,
             register_row_annotator,
             register_timeline_folder,
         )
-        from anomalies.signals import anomalies_changed, anomaly_changed
+        from anomalies.signals import anomaly_changed
 
-        from . import bulk, filters, sections, tasks, timeline  # noqa: F401 (tasks: registers the tasks services hand over by name)
+        from . import bulk, filters, row_tickets, sections, tasks, timeline  # noqa: F401 (tasks: registers the tasks services hand over by name)
         from .api.tickets import links_json
         from .broker import load_publishing_transport
         from .services.batching import deferred_deliveries
         from .services.clients import validate_host_policy_setting
 
         register_detail_section(sections.render_linked_tickets)
-        register_row_annotator(sections.ticket_keys_by_anomaly)
+        register_row_annotator(row_tickets.ticket_cells_by_anomaly)
+        register_list_footer(row_tickets.ticket_poller)
         register_timeline_folder(timeline.folded_outcomes, replaces_actions=timeline.FOLDED_ACTIONS)
         register_detail_field("ticket_links", links_json)
         filters.register()
@@ -31,7 +33,6 @@ class IntegrationsConfig(AppConfig):
         register_batch_hook(deferred_deliveries)
         anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
         anomaly_changed.connect(_hold_missed_events, dispatch_uid="integrations.hold_missed")
-        anomalies_changed.connect(_queue_many, dispatch_uid="integrations.queue_sync_many")
         validate_host_policy_setting()
         load_publishing_transport()
 
@@ -46,9 +47,3 @@ def _hold_missed_events(sender, change, **kwargs) -> None:
     from .services.reconnect import hold_missed_events
 
     hold_missed_events(change)
-
-
-def _queue_many(sender, changes, **kwargs) -> None:
-    from .services.bulk_sync import queue_sync_events_for_many
-
-    queue_sync_events_for_many(changes)

@@ -8,7 +8,6 @@ from django.db.models import Count
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
 
 from anomalies.permissions import AnomalyAccess
 
@@ -97,23 +96,3 @@ def render_linked_tickets(request, access: AnomalyAccess):
         access.anomaly.pk, links, fanouts_for_page(request, access.anomaly.pk)
     )
     return render_to_string("integrations/linked_tickets.html", context, request=request)
-
-
-def ticket_keys_by_anomaly(anomaly_ids: list[int]) -> dict:
-    """For the anomaly list: the keys of each row's current links, in one query."""
-    keys: dict[int, list[str]] = {}
-    rows = (
-        TicketLink.objects.current()
-        .filter(anomaly_id__in=anomaly_ids)
-        .order_by("linked_at", "pk")
-        .values_list("anomaly_id", "issue_key")
-    )
-    for anomaly_id, issue_key in rows:
-        keys.setdefault(anomaly_id, []).append(issue_key)
-    return {
-        anomaly_id: format_html(
-            '<span class="row-tickets" title="Linked tickets">{}</span>',
-            format_html_join(" ", '<span class="ticket-chip">{}</span>', ((k,) for k in found)),
-        )
-        for anomaly_id, found in keys.items()
-    }

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from . import views
+from . import bulk, row_tickets, views
 from .connectors import CONNECTORS, get_connector
 
 app_name = "integrations"
@@ -31,6 +31,10 @@ urlpatterns = [
     # Load balancers and Prometheus: no session (integrations/views/operations.py).
     path("healthz", views.healthz, name="healthz"),
     path("metrics", views.metrics_view, name="metrics"),
+    # The anomaly list's live ticket chips (htmx polls the rows still syncing).
+    path("anomalies/ticket-chips/", row_tickets.row_tickets, name="row_tickets"),
+    # The bulk bar's "Create one ticket" choices (htmx, when the action is chosen).
+    path("anomalies/bulk/create-fields/", bulk.bulk_create_fields, name="bulk_create_fields"),
     path("anomalies/<int:anomaly_id>/tickets/new/", views.create_ticket, name="create"),
     path("anomalies/<int:anomaly_id>/tickets/link/", views.link_ticket, name="link"),
     path("anomalies/<int:anomaly_id>/tickets/search/", views.search_tickets, name="search"),

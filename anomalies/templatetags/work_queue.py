@@ -40,7 +40,14 @@ def bulk_bar(context, matching):
     count = getattr(matching, "value", matching)
     return {
         "request": request,
-        "actions": bulk_actions().values(),
+        "actions": [
+            {
+                "name": action.name,
+                "label": action.label,
+                "options_html": action.options_html(request) if action.options_html else "",
+            }
+            for action in bulk_actions().values()
+        ],
         "users": assignable_users(request.user),
         "archive_form": ArchiveForm(),
         "filters": clean_query(request.GET.urlencode()),

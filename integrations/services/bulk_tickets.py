@@ -13,7 +13,14 @@ from anomalies.bulk import BulkResult
 from anomalies.models import Anomaly, User
 
 from .. import outbound
-from ..connectors import Connector, CreateFormSpec, RemoteTicket, TicketDraft
+from ..connectors import (
+    Connector,
+    CreateFormSpec,
+    FieldKind,
+    FormField,
+    RemoteTicket,
+    TicketDraft,
+)
 from ..errors import ConnectorError, NotFound
 from ..models import TicketingIntegration, TicketLink
 from .clients import connector_for
@@ -105,9 +112,11 @@ def create_issue_for_anomalies(
     description: str = "",
     integration: TicketingIntegration | None,
     token: str = "",
+    chosen: dict[str, str] | None = None,
 ) -> None:
     """Create one issue whose context block lists every anomaly, then link each to it. Exactly
-    once per `token`, like a single create (services/creating.py)."""
+    once per `token`, like a single create (services/creating.py). `chosen`: the create
+    form's choices made in the bulk bar (Jira: project, issue type, priority)."""
     if integration is None:
         return _skip_all(anomalies, result, "No ticketing integration is connected")
     if not anomalies:
@@ -130,7 +139,15 @@ def create_issue_for_anomalies(
 
     try:
         with connector_for(integration) as connector:
-            draft = _draft(connector, anomalies, integration, summary, description, linked_at)
+            draft = _draft(
+                connector,
+                anomalies,
+                integration,
+                summary,
+                description,
+                linked_at,
+                chosen=chosen or {},
+            )
         create_once(
             anomalies[0],
             draft,
@@ -161,19 +178,52 @@ def _draft(
     summary: str,
     description: str,
     linked_at,
+    *,
+    chosen: dict[str, str],
 ) -> TicketDraft:
-    """A bulk create has no create form: the connector's form for the default scope, each
-    choice that shapes the form taken as its default (a "Task" where offered), then every
-    required field filled from its default, or refused."""
+    """The connector's create form for what the bulk bar chose (each choice that shapes the
+    form, else its default: a "Task" where offered), the bar's other choices checked against
+    the form's, then every other required field filled from its default, or refused."""
     scope = integration.default_project_key
     spec = connector.describe_create_form(scope, {})
-    chosen = {field.name: _default_choice(field) for field in spec.fields if field.refreshes_form}
-    spec = connector.describe_create_form(scope, {k: v for k, v in chosen.items() if v})
-    values = {"summary": summary, **_required_defaults(spec)}
+    shaping = {
+        field.name: chosen.get(field.name) or _default_choice(field)
+        for field in spec.fields
+        if field.refreshes_form and field.kind != FieldKind.SEARCH
+    }
+    spec = connector.describe_create_form(scope, {k: v for k, v in shaping.items() if v})
+    values = {"summary": summary, **_required_defaults(spec), **_checked_choices(spec, chosen)}
     text = outbound.issue_description_for_many(
         anomalies, user_description=description, linked_at=linked_at, site_url=settings.SITE_URL
     )
     return TicketDraft(spec.scope or scope, summary, text, values, spec)
+
+
+def bulk_choice_fields(spec: CreateFormSpec) -> list[FormField]:
+    """The create form's fields the bulk bar offers: its standard choices (Jira: project,
+    issue type, priority), but not the ones a search fills (an assignee): those belong to
+    one anomaly's form."""
+    fields, after_search = [], False
+    for described in spec.fields:
+        offered = described.kind == FieldKind.CHOICE and described.choices
+        if offered and not described.remote_name and not after_search:
+            fields.append(described)
+        after_search = described.kind == FieldKind.SEARCH
+    return fields
+
+
+def _checked_choices(spec: CreateFormSpec, chosen: dict[str, str]) -> dict[str, str]:
+    """The bar's choices the form offers; one it no longer offers (the remote changed, or the
+    request was made by hand) refuses the whole create."""
+    values = {}
+    for field in bulk_choice_fields(spec):
+        value = chosen.get(field.name, "")
+        if not value:
+            continue
+        if value not in {str(offered) for offered, _ in field.choices}:
+            raise TicketError(f"“{value}” is not a {field.label.lower()} the form offers")
+        values[field.name] = value
+    return values
 
 
 def _default_choice(field) -> str:

@@ -106,6 +106,9 @@ def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
 
 def lock_queue(remote_issue: str, integration_id: int) -> SyncQueue:
     """The issue's queue row, created if new, locked until the transaction ends."""
+    locked = SyncQueue.objects.select_for_update().filter(remote_issue=remote_issue).first()
+    if locked is not None:  # the usual case: one query (bulk actions lock one per anomaly)
+        return locked
     SyncQueue.objects.bulk_create(
         [SyncQueue(remote_issue=remote_issue, integration_id=integration_id)],
         ignore_conflicts=True,  # two first changes to one issue: one insert wins, both lock it

@@ -1,3 +1,4 @@
+import re
 from datetime import timedelta
 from http import HTTPStatus
 
@@ -181,7 +182,8 @@ def test_it_walks_back_and_to_the_last_page_in_every_sort(author_client, orders,
     back = follow(author_client, second, "Previous")
 
     assert ids(first) + ids(second) == everything[:100]
-    assert ids(last) == everything[-50:]
+    # Pages are counted from the first: the last one holds what is left (120 = 50 + 50 + 20).
+    assert ids(last) == everything[100:]
     assert ids(back) == everything[:50]
     assert "First" in second.text and "Last" not in last.text.split('class="pager"', 1)[1]
 
@@ -220,7 +222,7 @@ def test_it_offers_all_matching_when_the_count_is_exact(author_client, orders):
     for anomaly in Anomaly.objects.all():
         assert (
             f'<input type="checkbox" name="ids" value="{anomaly.pk}" form="bulk" '
-            f'aria-label="Select #{anomaly.pk}">' in page
+            f'class="row-select" aria-label="Select #{anomaly.pk}">' in page
         )
 
 
@@ -293,6 +295,14 @@ def test_it_rejects_a_datastore_filter_the_user_cannot_see(author_client, orders
     assert ids(author_client.get(LIST_URL, {"datastore": hidden.pk})) == [visible.pk]
 
 
+# session, user, visible datastores, the search's common-word probe, per-status counts, the
+# page of rows, the keys that open the next pages' links (and, past the first page, the
+# previous ones'), the rows' tickets and the page's pending rows (both registered by
+# integrations), the bulk bar's assignable users and connected integration (its ticket
+# actions' inputs), and the saved views (none here).
+QUERIES_BY_PAGE = {"": 12, "after": 13, "last": 12}
+
+
 @pytest.mark.parametrize("rows", [3, 60])
 @pytest.mark.parametrize("cursor", ["", "after", "last"])
 def test_it_runs_the_same_number_of_queries_whatever_the_row_count(
@@ -309,10 +319,7 @@ def test_it_runs_the_same_number_of_queries_whatever_the_row_count(
         response = author_client.get(LIST_URL, query)
 
     assert response.status_code == HTTPStatus.OK
-    # session, user, visible datastores, the search's common-word probe, per-status counts,
-    # the page of rows, one for the rows' linked Jira issues (registered by integrations),
-    # the bulk bar's assignable users, and the saved views (none here)
-    assert len(queries) == 9, [q["sql"] for q in queries]
+    assert len(queries) == QUERIES_BY_PAGE[cursor], [q["sql"] for q in queries]
 
 
 def test_it_shows_what_other_apps_note_on_each_row(author_client, orders):
@@ -347,3 +354,165 @@ def test_it_escapes_every_value_a_row_shows(author_client, warehouse):
     assert "<script>alert" not in page and "<img src=x" not in page and "<b>orders" not in page
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in page
     assert "&lt;b&gt;orders&lt;/b&gt;" in page
+
+
+# --- sorting by the column headers --------------------------------------------------------
+
+
+def header(page: str, label: str) -> str:
+    """The <th> of one column."""
+    for cell in page.split("<th")[1:]:
+        if f'">{label}<' in cell.split("</th>", 1)[0]:
+            return cell.split("</th>", 1)[0]
+    raise AssertionError(f"no {label!r} header")
+
+
+def header_href(page: str, label: str) -> str:
+    return header(page, label).split('href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+
+
+def test_it_sorts_by_a_header_and_reverses_on_a_second_click(author_client, orders):
+    light, heavy = make_anomaly(orders, weight=1), make_anomaly(orders, weight=9)
+
+    page = author_client.get(LIST_URL, {"q": "records"}).text
+    by_weight = author_client.get(LIST_URL + header_href(page, "Weight"))
+    reversed_ = author_client.get(LIST_URL + header_href(by_weight.text, "Weight"))
+
+    assert 'aria-sort="descending"' in header(page, "Detected")
+    assert "aria-sort" not in header(page, "Weight")
+    assert ids(by_weight) == [heavy.pk, light.pk]
+    assert 'aria-sort="descending"' in header(by_weight.text, "Weight")
+    assert ids(reversed_) == [light.pk, heavy.pk]
+    assert 'aria-sort="ascending"' in header(reversed_.text, "Weight")
+    assert "q=records" in reversed_.request["QUERY_STRING"]  # the filters stay
+
+
+@pytest.mark.parametrize("sort", ["-id", "id", "status", "-status"])
+def test_it_pages_through_the_id_and_status_sorts(author_client, orders, sort):
+    bulk_anomalies(orders, 60)
+    Anomaly.objects.filter(pk__in=Anomaly.objects.order_by("pk").values("pk")[:25]).update(
+        status=Status.ACKNOWLEDGED
+    )
+    everything = list(Anomaly.objects.order_by(*SORTS[sort]).values_list("pk", flat=True))
+
+    first = author_client.get(LIST_URL, {"sort": sort, "size": "25"})
+    second = follow(author_client, first, "Next")
+    third = follow(author_client, second, "Next")
+    back = follow(author_client, third, "Previous")
+
+    assert ids(first) + ids(second) + ids(third) == everything
+    assert ids(back) == everything[25:50]
+
+
+# --- page numbers and sizes ---------------------------------------------------------------
+
+
+def page_links(page: str) -> dict[str, str]:
+    """The pager's numbered links: number → href ("current" for the page shown)."""
+    pager = page.split('class="page-numbers"', 1)[1].split("</span>\n  \n", 1)[0]
+    links = {}
+    for number, href in re.findall(r'<a class="page-number" href="([^"]*)">.*?(\d+)</a>', pager):
+        links[href] = number.replace("&amp;", "&")
+    current = re.search(r'aria-current="page">.*?(\d+)</span>', pager)
+    links["current"] = current.group(1) if current else ""
+    return links
+
+
+def test_it_numbers_the_pages_and_opens_any_shown(author_client, orders):
+    bulk_anomalies(orders, 130)  # 6 pages of 25 (the last holds 5)
+    everything = list(Anomaly.objects.order_by(*SORTS["-detected"]).values_list("pk", flat=True))
+
+    first = author_client.get(LIST_URL, {"size": "25"})
+    links = page_links(first.text)
+    third = author_client.get(LIST_URL + links["3"])
+    around_third = page_links(third.text)
+    fifth = author_client.get(LIST_URL + around_third["5"])
+    last = author_client.get(LIST_URL + page_links(fifth.text)["6"])
+
+    assert sorted(k for k in links if k != "current") == ["2", "3", "6"]
+    assert links["current"] == "1"
+    assert ids(third) == everything[50:75]
+    assert sorted(k for k in around_third if k != "current") == ["1", "2", "4", "5", "6"]
+    assert ids(fifth) == everything[100:125]
+    assert ids(author_client.get(LIST_URL + page_links(fifth.text)["3"])) == everything[50:75]
+    assert ids(last) == everything[125:]
+    assert "page 6 of 6" in last.text
+    assert ids(author_client.get(LIST_URL + page_links(last.text)["4"])) == everything[75:100]
+
+
+def test_it_numbers_pages_past_the_count_cap_from_the_first(author_client, orders, monkeypatch):
+    monkeypatch.setattr("anomalies.listing.COUNT_CAP", 30)
+    bulk_anomalies(orders, 80)
+
+    first = author_client.get(LIST_URL, {"size": "25"})
+    second = author_client.get(LIST_URL + page_links(first.text)["2"])
+    last = follow(author_client, first, "Last")
+
+    # Past the cap the number of pages is unknown: no last number, but the neighbours are.
+    assert sorted(k for k in page_links(second.text) if k != "current") == ["1", "3", "4"]
+    assert "page 2 of" not in second.text
+    assert 'class="page-numbers"' not in last.text  # reached from the end: its number is unknown
+    assert len(ids(last)) == 25
+
+
+@pytest.mark.parametrize("size", [25, 50, 100])
+def test_it_shows_the_chosen_page_size(author_client, orders, size):
+    bulk_anomalies(orders, 120)
+
+    response = author_client.get(LIST_URL, {"size": str(size)})
+
+    assert len(ids(response)) == size
+    assert f'<option value="{size}" selected>{size}</option>' in response.text
+
+
+def test_it_ignores_a_page_size_it_does_not_offer(author_client, orders):
+    bulk_anomalies(orders, 60)
+
+    response = author_client.get(LIST_URL, {"size": "5000"})
+
+    assert len(ids(response)) == 50
+    assert "Per page: “5000” ignored" in response.text
+
+
+# --- filter values and Reset ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spelling", ["active", "ACTIVE", "Active"])
+def test_it_reads_filter_values_in_any_case(author_client, orders, spelling):
+    active = make_anomaly(orders)
+    make_anomaly(orders, status=Status.ACKNOWLEDGED)
+
+    response = author_client.get(LIST_URL, {"status": spelling, "type": "RECORD"})
+
+    assert ids(response) == [active.pk]
+    assert 'class="active" aria-current="page">Active' in response.text
+    assert "ignored" not in response.text
+
+
+def test_it_says_which_value_it_ignored_and_keeps_the_other_filters(author_client, orders):
+    make_anomaly(orders, description="nothing to see")
+    wanted = make_anomaly(orders, description="orders went missing")
+
+    response = author_client.get(LIST_URL, {"status": "bogus", "q": "missing"})
+
+    assert ids(response) == [wanted.pk]
+    assert "Status: “bogus” ignored" in response.text
+
+
+def reset_shown(response) -> bool:
+    return ">Reset</a>" in response.text
+
+
+def test_it_offers_reset_only_when_a_filter_is_set(author_client, orders):
+    bulk_anomalies(orders, 60)
+
+    plain = author_client.get(LIST_URL)
+    second_page = follow(author_client, plain, "Next")
+    sorted_ = author_client.get(LIST_URL, {"sort": "weight", "size": "25", "status": "open"})
+
+    assert not reset_shown(plain)
+    assert not reset_shown(second_page)
+    assert not reset_shown(sorted_)  # sort and page size arrange the list, they filter nothing
+    assert reset_shown(author_client.get(LIST_URL, {"q": "anomaly"}))
+    assert reset_shown(author_client.get(LIST_URL, {"status": "archived"}))
+    assert reset_shown(author_client.get(LIST_URL, {"type": "shape"}))

@@ -200,3 +200,74 @@ def test_it_restores_and_writes_what_single_restores_write(author_client, orders
     archived.refresh_from_db()
     assert (archived.status, archived.archive_note) == (Status.ACKNOWLEDGED, "")
     assert archived.status_changed_at is not None
+
+
+def test_it_keeps_every_other_anomaly_when_one_fails_in_the_database(
+    author_client, orders, monkeypatch
+):
+    from django.db import DatabaseError
+
+    first, second, third = make_anomaly(orders), make_anomaly(orders), make_anomaly(orders)
+    real = services.record_history
+
+    def fail_second(anomaly, **entry):
+        if anomaly.pk == second.pk:  # after its status was written: must roll back
+            raise DatabaseError("could not serialize access")
+        return real(anomaly, **entry)
+
+    monkeypatch.setattr(services, "record_history", fail_second)
+
+    response = post_bulk(author_client, "acknowledge", [first.pk, second.pk, third.pk])
+
+    assert messages_of(response) == ["2 acknowledged, 1 skipped: database error; try again."]
+    statuses = {a.pk: a.status for a in type(first).objects.all()}
+    assert statuses == {
+        first.pk: Status.ACKNOWLEDGED,
+        second.pk: Status.ACTIVE,
+        third.pk: Status.ACKNOWLEDGED,
+    }
+
+
+def test_it_announces_each_bulk_change_as_a_single_change(member_author, orders):
+    """Whoever listens to anomaly changes (ticket rules, the outbox) hears a bulk archive
+    anomaly by anomaly, as from the anomaly's own button."""
+    from anomalies.models import Anomaly
+    from anomalies.signals import anomaly_changed
+
+    first, second = make_anomaly(orders), make_anomaly(orders)
+    heard = []
+
+    def listen(sender, change, **kwargs):
+        heard.append((change.anomaly.pk, change.kind, change.status, change.note))
+
+    anomaly_changed.connect(listen, dispatch_uid="test.listen")
+    try:
+        selected, _ = bulk.select_anomalies(Anomaly.objects.all(), [first.pk, second.pk])
+        bulk.run_bulk_action(
+            bulk.bulk_actions()["archive"],
+            selected,
+            by=member_author,
+            reason=Status.INVALID,
+            note="test data",
+        )
+    finally:
+        anomaly_changed.disconnect(dispatch_uid="test.listen")
+
+    assert heard == [
+        (first.pk, "archived", Status.INVALID, "test data"),
+        (second.pk, "archived", Status.INVALID, "test data"),
+    ]
+
+
+def test_it_groups_each_actions_options_for_the_bar_to_fold(author_client, orders):
+    make_anomaly(orders)
+
+    page = author_client.get(reverse("anomalies:list")).text
+    bar = page.split('id="bulk"', 1)[1].split("</form>", 1)[0]
+
+    for group in ("archive", "comment", "assign unassign", "link_issue", "create_issue"):
+        assert f'data-bulk-options="{group}"' in bar
+    assert 'name="reason"' in bar.split('data-bulk-options="archive"', 1)[1].split("</fieldset>")[0]
+    assert "js/bulk-bar.js" in page
+    # The saved views fold into one control that opens on demand.
+    assert '<details class="saved-views card">' in page

@@ -15,7 +15,11 @@ def save(client, name: str, query: str):
 def test_it_saves_the_filters_without_the_page_and_lists_them(client, member_author, orders):
     client.force_login(member_author)
 
-    response = save(client, "Failing syncs", "ticket=sync_failed&page=3&type=shape")
+    response = save(
+        client,
+        "Failing syncs",
+        "ticket=sync_failed&after=2026-01-01T00:00:00%2B00:00~9&p=3&type=shape&page=last",
+    )
 
     view = SavedView.objects.get()
     assert (view.owner, view.query) == (member_author, "ticket=sync_failed&type=shape")

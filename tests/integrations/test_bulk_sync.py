@@ -198,3 +198,75 @@ def test_it_writes_the_same_events_as_single_archives(
         MISSED_REASON,
     )
     assert enqueued == [by_key["DQ-2"].pk]
+
+
+def test_it_offers_the_create_forms_project_type_and_priority_choices(
+    client, member_reporter, jira_integration
+):
+    client.force_login(member_reporter)
+    url = reverse("integrations:bulk_create_fields")
+
+    fields = client.get(url, headers={"HX-Request": "true"}).text
+    in_ops = client.get(
+        url, {"create-project": "OPS", "create-issue_type": "10004"}, headers={"HX-Request": "true"}
+    ).text
+
+    for name in ("create-project", "create-issue_type", "create-priority"):
+        assert f'name="{name}"' in fields
+    assert 'name="create-assignee"' not in fields  # a search fills it: one anomaly's form
+    assert '<option value="OPS">Operations (OPS)</option>' in fields
+    # Choosing a project or type asks for the choices that depend on it.
+    project_select = fields.split('name="create-project"', 1)[1].split(">", 1)[0]
+    assert f'hx-get="{url}"' in project_select
+    assert '<option value="10004" selected>Incident</option>' in in_ops
+
+
+def test_it_creates_the_ticket_with_the_chosen_project_type_and_priority(
+    client, member_reporter, orders, jira_integration, jira_sim, enqueued
+):
+    first, second = make_anomaly(orders), make_anomaly(orders)
+    client.force_login(member_reporter)
+
+    client.post(
+        BULK_URL,
+        {
+            "action": "create_issue",
+            "scope": "selected",
+            "ids": [first.pk, second.pk],
+            "summary": "Orders lost customers",
+            "token": "form-2",
+            "create-project": "OPS",
+            "create-issue_type": "10002",
+            "create-priority": "2",
+        },
+    )
+
+    key = TicketLink.objects.get(anomaly=first).issue_key
+    issue = jira_sim.control.issue(key)
+    assert key.startswith("OPS-")
+    assert issue["fields"]["issuetype"]["name"] == "Bug"
+    assert issue["fields"]["priority"]["name"] == "High"
+
+
+def test_it_refuses_a_choice_the_form_does_not_offer_and_creates_nothing(
+    client, member_reporter, orders, jira_integration, jira_sim, enqueued
+):
+    anomaly = make_anomaly(orders)
+    client.force_login(member_reporter)
+
+    response = client.post(
+        BULK_URL,
+        {
+            "action": "create_issue",
+            "scope": "selected",
+            "ids": [anomaly.pk],
+            "summary": "Orders lost customers",
+            "create-priority": "99",
+        },
+        follow=True,
+    )
+
+    assert [str(m) for m in response.context["messages"]] == [
+        "0 linked to the new ticket, 1 skipped: “99” is not a priority the form offers."
+    ]
+    assert not TicketLink.objects.exists()

@@ -292,12 +292,21 @@ def test_it_shows_each_anomalys_linked_keys_in_the_list(
 
     response = client.get(reverse("anomalies:list"))
 
-    chips = {
-        anomaly.pk: [
-            page.text(chip)
-            for note in anomaly.row_notes
-            for chip in page.elements(page.parse_html(str(note)), "span", class_="ticket-chip")
-        ]
-        for anomaly in response.context["page"].object_list
+    def chips(tag: str) -> dict[int, list[str]]:
+        return {
+            anomaly.pk: [
+                page.text(chip)
+                for note in anomaly.row_notes
+                for chip in page.elements(page.parse_html(str(note)), tag, class_="ticket-chip")
+            ]
+            for anomaly in response.context["page"].object_list
+        }
+
+    hint = "(opens in a new tab)"
+    assert chips("a") == {
+        first.pk: [f"DQ-1 {hint}", f"DQ-2 {hint}"],
+        second.pk: [],
+        untouched.pk: [],
     }
-    assert chips == {first.pk: ["DQ-1", "DQ-2"], second.pk: [], untouched.pk: []}
+    # A removed link is history: its key shows struck through, not as a link.
+    assert chips("span") == {first.pk: [], second.pk: ["DQ-3"], untouched.pk: []}
