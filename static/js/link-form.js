@@ -1,0 +1,27 @@
+// The link form's outcome in view: after a refusal the focus goes to the input (the reason is
+// right under it, and read out with it); after a link, to the line saying what was linked.
+// Runs on the page's load (the no-JavaScript redirect lands here too) and after the form's own
+// in-place answers, never after other swaps on the page.
+(function () {
+  "use strict";
+  function showOutcome() {
+    var form = document.getElementById("link-ticket");
+    if (!form) {
+      return;
+    }
+    var invalid = form.querySelector("[aria-invalid=true]");
+    var done = form.querySelector(".link-done");
+    var target = invalid || done;
+    if (target) {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "nearest" });
+    }
+  }
+  document.addEventListener("DOMContentLoaded", showOutcome);
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var asker = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (asker && asker.id === "link-ticket") {
+      showOutcome();
+    }
+  });
+})();
