@@ -120,7 +120,8 @@ def _refresh_attrs(name: str, refresh_url: str) -> dict[str, str]:
         "hx-post": refresh_url,
         "hx-trigger": "change",
         "hx-target": "#create-fields",
-        "hx-swap": "outerHTML",
+        # settle:0ms: the new selects answer a change at once, not 20 ms later.
+        "hx-swap": "outerHTML settle:0ms",
         "hx-include": "closest form",
         "hx-vals": json.dumps({"_refresh": name}),
         "hx-sync": "closest form:replace",

@@ -189,7 +189,7 @@ def link_ticket(request, anomaly_id: int):
         # The whole section, so the new link shows at once; the form says what happened.
         remember_link_attempt(request, anomaly_id, LinkAttempt(success=linked))
         response = HttpResponse(render_linked_tickets(request, access))
-        return retarget(reswap(response, "outerHTML"), "#linked-tickets")
+        return retarget(reswap(response, "outerHTML settle:0ms"), "#linked-tickets")
     messages.success(request, linked)
     return _back_to(anomaly_id)
 

@@ -10,11 +10,16 @@
       return;
     }
     var invalid = form.querySelector("[aria-invalid=true]");
+    var reason = form.querySelector(".field-error");
     var done = form.querySelector(".link-done");
-    var target = invalid || done;
-    if (target) {
-      target.focus({ preventScroll: true });
-      target.scrollIntoView({ block: "nearest" });
+    if (invalid && reason) {
+      invalid.focus({ preventScroll: true });
+      // The reason is under the input: bring it on screen, then the input (it stays too).
+      reason.scrollIntoView({ block: "nearest" });
+      invalid.scrollIntoView({ block: "nearest" });
+    } else if (done) {
+      done.focus({ preventScroll: true });
+      done.scrollIntoView({ block: "nearest" });
     }
   }
   document.addEventListener("DOMContentLoaded", showOutcome);
