@@ -33,8 +33,14 @@
       find.click();
     }
   });
-  var invalid = form.querySelector("[aria-invalid=true]");
-  if (invalid) {
-    invalid.focus();
-  }
+  // After the load: the browser's scroll to the #create-ticket anchor resets the focus.
+  window.addEventListener("load", function () {
+    window.setTimeout(function () {
+      var invalid = form.querySelector("[aria-invalid=true]");
+      if (invalid) {
+        invalid.focus({ preventScroll: true });
+        invalid.scrollIntoView({ block: "center" });
+      }
+    }, 0);
+  });
 })();

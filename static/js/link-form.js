@@ -22,7 +22,10 @@
       done.scrollIntoView({ block: "nearest" });
     }
   }
-  document.addEventListener("DOMContentLoaded", showOutcome);
+  // After the load: the browser's scroll to the #link-ticket anchor resets the focus.
+  window.addEventListener("load", function () {
+    window.setTimeout(showOutcome, 0);
+  });
   document.addEventListener("htmx:afterSettle", function (event) {
     var asker = event.detail.requestConfig && event.detail.requestConfig.elt;
     if (asker && asker.id === "link-ticket") {

@@ -136,6 +136,25 @@ def test_it_finds_the_assignee_by_keyboard_alone(people: People, e2e_stack: Stac
     assert e2e_stack.jira.issue(key)["fields"]["assignee"]["displayName"] == "Alice Andersen"
 
 
+def test_it_keeps_a_create_refusal_beside_its_field_in_view(people: People, connected):
+    page = on_phone(people, "reporter")
+    page.goto(f"/anomalies/{connected.pk}/tickets/new/")
+    form = page.locator("#create-ticket")
+    form.get_by_label("Labels").fill("two words")
+
+    form.get_by_label("Summary").press("Enter")
+
+    labels = form.get_by_label("Labels")
+    error = form.locator("label.field-labels .field-error")
+    expect(error).to_contain_text("cannot contain spaces")
+    expect(labels).to_have_value("two words")
+    expect(labels).to_be_focused()
+    assert_in_viewport(page, labels)
+    assert_in_viewport(page, error)
+    assert_no_sideways_scroll(page)
+    people.screenshot(page, "forms-create-refused")
+
+
 def test_it_keeps_a_failed_links_error_beside_the_key_in_view(people: People, connected):
     page = on_phone(people, "author")
     page.goto(f"/anomalies/{connected.pk}/")
