@@ -159,7 +159,7 @@
       timer = window.setTimeout(ask, PAUSE_MS);
     });
     input.addEventListener("focus", function () {
-      if (asked === null) {
+      if (asked === null && !input.value.trim()) {
         ask(); // an empty input: the answer says what to type; no remote call
       }
     });

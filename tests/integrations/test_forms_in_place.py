@@ -337,6 +337,19 @@ def test_it_swaps_the_link_form_back_with_the_refusal_and_the_key_kept(
     assert not TicketLink.objects.exists()
 
 
+def test_it_asks_for_a_key_beside_the_input_when_nothing_was_typed(
+    client, anomaly, member_author, jira_integration
+):
+    client.force_login(member_author)
+
+    response = client.post(link_url(anomaly), {"query": "  "}, **HTMX)
+
+    form = fragment(response, "form", id="link-ticket")
+    assert page.text(page.element(form, "p", id="link-query-error")) == (
+        "Enter an issue key, a Jira issue URL, or words to search for."
+    )
+
+
 def test_it_refuses_another_sites_address_beside_the_input(
     client, anomaly, member_author, jira_integration
 ):
