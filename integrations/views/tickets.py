@@ -183,15 +183,19 @@ def link_ticket(request, anomaly_id: int):
         )
     except services.TicketError as error:
         return _link_refused(request, access, integration, text, error.message)
-    name, noun = connector_class.name, connector_class.ticket_noun
+    return _linked(request, access, integration, link)
+
+
+def _linked(request, access, integration, link: TicketLink):
+    name, noun = integration.connector_class.name, integration.connector_class.ticket_noun
     linked = f"Linked {name} {noun} {link.issue_key}."
     if request.htmx:
         # The whole section, so the new link shows at once; the form says what happened.
-        remember_link_attempt(request, anomaly_id, LinkAttempt(success=linked))
+        remember_link_attempt(request, access.anomaly.pk, LinkAttempt(success=linked))
         response = HttpResponse(render_linked_tickets(request, access))
         return retarget(reswap(response, "outerHTML settle:0ms"), "#linked-tickets")
     messages.success(request, linked)
-    return _back_to(anomaly_id)
+    return _back_to(access.anomaly.pk)
 
 
 def _link_refused(request, access, integration, text: str, refusal: str):
