@@ -167,6 +167,8 @@ class FormField:
     help_text: str = ""
     initial: Any = None
     refreshes_form: bool = False
+    # A SEARCH field: the CHOICE field whose choices its words narrow (Jira: "assignee").
+    searches: str = ""
     # For the connector's own use: the remote's name for a field beyond the standard ones
     # (the API takes those under ``fields.<remote_name>``), and how to send its value.
     remote_name: str = ""
@@ -272,6 +274,9 @@ class Connector(abc.ABC):
     settings_panel: ClassVar[str] = ""
     do_not_call_in_templates = True  # templates read a connector class's attributes
     status_batch_size: ClassVar[int] = 100  # keys per remote call in ``read_statuses``
+    # Create-form choice fields ``search_choices`` can search as the user types (the
+    # assignee typeahead); a field not named here keeps its search input's Find button.
+    searchable_fields: ClassVar[frozenset[str]] = frozenset()
     host_url: str  # the site, normalised
 
     @abc.abstractmethod
@@ -346,6 +351,14 @@ class Connector(abc.ABC):
         """The create form, its choices read from the remote. ``scope`` is the integration's
         default; ``values`` are what the user chose so far (clean text only), so dependent
         choices follow them (Jira: project → issue types → fields; assignee search)."""
+
+    def search_choices(
+        self, field: str, words: str, *, scope: str, limit: int = 20
+    ) -> list[tuple[str, str]]:
+        """(value, label) choices of the create form's ``field`` whose people or groups match
+        ``words``, in ``scope`` (the spec's; Jira: the project, whose assignable users are
+        listed). Only for ``searchable_fields``; one remote call."""
+        raise NotImplementedError(f"{self.name} cannot search the {field} field")
 
     @abc.abstractmethod
     def create_ticket(self, draft: TicketDraft, *, marker: str) -> RemoteTicket:

@@ -10,7 +10,7 @@ from anomalies.models import Anomaly
 from anomalies.validation import is_clean_text
 
 from . import services
-from .connectors import CreateFormSpec
+from .connectors import CreateFormSpec, FieldKind
 from .models import TicketingIntegration
 from .ticket_forms import CreateTicketForm
 
@@ -57,8 +57,33 @@ def build_create_form(integration, anomaly, submitted, refreshing: bool) -> Crea
             **_initial_from(submitted),
         }
         initial.update({f.name: f.initial for f in spec.fields if f.initial not in (None, "")})
-        return CreateTicketForm(initial=initial, spec=spec, remote_name=name)
+        notes = _search_outcome(spec, submitted, initial) if submitted is not None else {}
+        form = CreateTicketForm(initial=initial, spec=spec, remote_name=name)
+        for field_name, note in notes.items():
+            form.fields[field_name].search_note = note
+        return form
     return bound_create_form(integration, spec, submitted)
+
+
+def _search_outcome(spec: CreateFormSpec, submitted, initial: dict) -> dict[str, str]:
+    """After a Find (a refresh by a search field, the page without JavaScript): what the
+    search found, in words, and a single match chosen like any other."""
+    searched = spec.field(submitted.get("_refresh") or "")
+    if searched is None or searched.kind != FieldKind.SEARCH or not searched.searches:
+        return {}
+    target = spec.field(searched.searches)
+    words = (submitted.get(searched.name) or "").strip()
+    choices = target.choices if target else ()
+    if not words:
+        note = "Type part of a name, then press Find."
+    elif not choices:
+        note = f"No one matches “{words}”."
+    elif len(choices) == 1 and not submitted.get(searched.searches):
+        initial[searched.searches] = choices[0][0]
+        note = f"1 match, chosen: {choices[0][1]}."
+    else:
+        note = f"{len(choices)} matches: choose one below."
+    return {searched.name: note}
 
 
 def bound_create_form(integration, spec: CreateFormSpec, data) -> CreateTicketForm:

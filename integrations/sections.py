@@ -12,6 +12,7 @@ from django.utils import timezone
 from anomalies.permissions import AnomalyAccess
 
 from .connectors import connector_choices
+from .link_attempts import recall_link_attempt
 from .models import TicketLink
 from .services import connected_integration
 from .services.reconnect import missed_events
@@ -85,6 +86,7 @@ def render_linked_tickets(request, access: AnomalyAccess):
         "connector": integration.connector_class if integration else None,
         "connector_names": " or ".join(name for _, name in connector_choices()),
         "show_all_events": show_all,
+        "link_attempt": recall_link_attempt(request, access.anomaly.pk),
     }
     links = list(
         links_with_sync_state(access.anomaly.pk)

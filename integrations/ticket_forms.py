@@ -3,7 +3,9 @@ every field and choice comes from the remote's own metadata, none is hard-coded 
 
 from __future__ import annotations
 
+import json
 import re
+from urllib.parse import urlencode
 
 from django import forms
 
@@ -32,6 +34,36 @@ class CreateTicketForm(CleanInputForm):
         elif described.refreshes_form:  # a change reloads the dependent choices
             field.widget.attrs["data-refreshes-form"] = described.name
         return field
+
+    # --- in place (htmx), when the page has JavaScript ---------------------------------------
+
+    # What the user types: kept as it is (hx-preserve) while the choices around it reload.
+    TYPED_KINDS = (FieldKind.TEXT, FieldKind.TEXTAREA, FieldKind.TAGS)
+
+    def offer_in_place(self, *, refresh_url: str, choices_url: str, searchable) -> None:
+        """A choice the rest depends on reloads only the fields (``#create-fields``); a
+        search field whose choices the connector can search becomes a typeahead."""
+        for described in self.spec.fields:
+            attrs = self.fields[described.name].widget.attrs
+            if described.kind == FieldKind.SEARCH:
+                if described.searches in searchable and described.searches in self.fields:
+                    attrs.update(self._typeahead_attrs(described, choices_url))
+            elif described.refreshes_form:
+                attrs.update(_refresh_attrs(described.name, refresh_url))
+            elif described.kind in self.TYPED_KINDS and not described.remote_name:
+                attrs["hx-preserve"] = "true"
+
+    def _typeahead_attrs(self, described: FormField, choices_url: str) -> dict[str, str]:
+        input_id = self[described.name].auto_id
+        asked = urlencode({"field": described.searches, "scope": self.spec.scope})
+        self.fields[described.name].typeahead = True  # the template adds the listbox
+        return {
+            "autocomplete": "off",
+            "data-typeahead-url": f"{choices_url}?{asked}&",
+            "data-typeahead-listbox": f"{input_id}-listbox",
+            "data-typeahead-status": f"{input_id}-status",
+            "data-typeahead-fills": self[described.searches].auto_id,
+        }
 
     # --- what the template shows, in the spec's order ---------------------------------------
 
@@ -79,6 +111,21 @@ class CreateTicketForm(CleanInputForm):
         """Where the remote's error about ``name`` (already a form name where the connector
         knows it) belongs on this form; None: the form as a whole."""
         return name if name in self.fields else None
+
+
+def _refresh_attrs(name: str, refresh_url: str) -> dict[str, str]:
+    """htmx: on change, post the whole form to the create view, which answers with the
+    fields alone; a later change replaces a reload still under way."""
+    return {
+        "hx-post": refresh_url,
+        "hx-trigger": "change",
+        "hx-target": "#create-fields",
+        # settle:0ms: the new selects answer a change at once, not 20 ms later.
+        "hx-swap": "outerHTML settle:0ms",
+        "hx-include": "closest form",
+        "hx-vals": json.dumps({"_refresh": name}),
+        "hx-sync": "closest form:replace",
+    }
 
 
 def form_field(described: FormField, *, remote_name: str = "") -> forms.Field:

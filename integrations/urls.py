@@ -38,6 +38,13 @@ urlpatterns = [
     path("anomalies/<int:anomaly_id>/tickets/new/", views.create_ticket, name="create"),
     path("anomalies/<int:anomaly_id>/tickets/link/", views.link_ticket, name="link"),
     path("anomalies/<int:anomaly_id>/tickets/search/", views.search_tickets, name="search"),
+    # Typeaheads (htmx-era fragments): people for the create form, tickets for the link form.
+    path(
+        "anomalies/<int:anomaly_id>/tickets/new/choices/",
+        views.create_choices,
+        name="create_choices",
+    ),
+    path("anomalies/<int:anomaly_id>/tickets/suggest/", views.suggest_tickets, name="suggest"),
     path("anomalies/<int:anomaly_id>/tickets/refresh/", views.refresh_tickets, name="refresh"),
     path(
         "anomalies/<int:anomaly_id>/tickets/live/",

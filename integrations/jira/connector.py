@@ -61,6 +61,7 @@ class JiraConnector(Connector):
     pitch = "Create Jira issues from anomalies and keep them updated."
     urls = "integrations.jira.routes"
     settings_panel = "integrations/jira/_webhook_panel.html"
+    searchable_fields = frozenset({"assignee"})
 
     def __init__(self, host_url: str, credentials: Credentials, **options: Any) -> None:
         # ``options``: the timeouts, host_policy and on_response of ``Connector.__init__``.
@@ -99,6 +100,14 @@ class JiraConnector(Connector):
 
     def describe_create_form(self, scope: str, values: Mapping[str, str]) -> CreateFormSpec:
         return create_form.describe_create_form(self.client, scope, values)
+
+    def search_choices(
+        self, field: str, words: str, *, scope: str, limit: int = 20
+    ) -> list[tuple[str, str]]:
+        if field not in self.searchable_fields:
+            return super().search_choices(field, words, scope=scope, limit=limit)
+        users = self.client.find_assignable_users(scope, words, limit=limit)
+        return [(user.account_id, user.display_name) for user in users]
 
     def create_ticket(self, draft: TicketDraft, *, marker: str) -> RemoteTicket:
         fields = create_form.issue_fields(draft, draft.spec)

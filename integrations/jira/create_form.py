@@ -127,7 +127,14 @@ def create_form_spec(
             FieldKind.TAGS,
             help_text="Comma-separated; Jira labels cannot contain spaces.",
         ),
-        FormField("assignee_query", "Find assignee", FieldKind.SEARCH, refreshes_form=True),
+        FormField(
+            "assignee_query",
+            "Find assignee",
+            FieldKind.SEARCH,
+            refreshes_form=True,
+            searches="assignee",
+            help_text="Type part of a name or email address.",
+        ),
         FormField(
             "assignee",
             "Assignee",

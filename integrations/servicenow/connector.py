@@ -127,6 +127,7 @@ class ServiceNowConnector(Connector):
     scope_label = "Default assignment group"
     scope_required = False
     status_batch_size = 100  # numberIN lists of about 100 (§2.2)
+    searchable_fields = frozenset({"assignment_group", "assigned_to"})
 
     def __init__(self, host_url: str, credentials: Credentials, **options: Any) -> None:
         # ``options``: the timeouts, host_policy and on_response of ``Connector.__init__``.
@@ -295,7 +296,12 @@ class ServiceNowConnector(Connector):
                 help_text="" if category else "Choose a category first.",
             ),
             FormField(
-                "group_search", "Find assignment group", FieldKind.SEARCH, refreshes_form=True
+                "group_search",
+                "Find assignment group",
+                FieldKind.SEARCH,
+                refreshes_form=True,
+                searches="assignment_group",
+                help_text="Type part of the group's name.",
             ),
             FormField(
                 "assignment_group",
@@ -309,7 +315,14 @@ class ServiceNowConnector(Connector):
                 blank_label="None",
                 initial=group_id or None,
             ),
-            FormField("user_search", "Find assignee", FieldKind.SEARCH, refreshes_form=True),
+            FormField(
+                "user_search",
+                "Find assignee",
+                FieldKind.SEARCH,
+                refreshes_form=True,
+                searches="assigned_to",
+                help_text="Type part of a name, user name or email address.",
+            ),
             FormField(
                 "assigned_to",
                 "Assigned to",
@@ -323,6 +336,20 @@ class ServiceNowConnector(Connector):
             ),
         )
         return CreateFormSpec(scope=CREATE_SCOPE, fields=fields)
+
+    def search_choices(
+        self, field: str, words: str, *, scope: str, limit: int = 20
+    ) -> list[tuple[str, str]]:
+        # Users and groups are instance-wide: ``scope`` narrows nothing here.
+        if field == "assigned_to":
+            return list(
+                self._references(self.client.search_users(words, limit), "", self.client.get_user)
+            )
+        if field == "assignment_group":
+            return list(
+                self._references(self.client.search_groups(words, limit), "", self.client.get_group)
+            )
+        return super().search_choices(field, words, scope=scope, limit=limit)
 
     def _choices(self, element: str) -> tuple[tuple[str, str], ...]:
         return tuple((c.value, c.label) for c in self.client.get_choices(element))

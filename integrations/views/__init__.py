@@ -18,9 +18,11 @@ from .tickets import (
     search_tickets,
 )
 from .tickets import send_missed_comments as send_anomaly_missed_comments
+from .typeahead import create_choices, suggest_tickets
 
 __all__ = [
     "connect_integration",
+    "create_choices",
     "create_ticket",
     "disconnect",
     "edit_integration",
@@ -35,6 +37,7 @@ __all__ = [
     "search_tickets",
     "send_anomaly_missed_comments",
     "send_missed_comments",
+    "suggest_tickets",
     "sync_health_page",
     "test_connection",
 ]

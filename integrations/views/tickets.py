@@ -7,16 +7,20 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from anomalies.permissions import Action, get_anomaly_access
 
 from .. import services
 from ..create_flow import build_create_form, submit_create_form
 from ..errors import ConnectorError
+from ..link_attempts import LinkAttempt, remember_link_attempt
 from ..models import (
     CredentialsUnreadable,
     SyncEvent,
@@ -24,6 +28,7 @@ from ..models import (
     TicketLink,
     stored_category,
 )
+from ..sections import render_linked_tickets
 from ..services import reconnect
 from ..services.creating import earlier_outcome_unknown
 from ..services.tickets import refresh_links
@@ -51,9 +56,12 @@ def create_ticket(request, anomaly_id: int):
         return _back_to(anomaly_id)
     submitted = request.POST if request.method == "POST" else None
     refreshing = submitted is not None and "_refresh" in submitted
+    in_place = refreshing and request.htmx  # only the fields that follow the choice
     try:
         form = build_create_form(integration, access.anomaly, submitted, refreshing)
     except ConnectorError as error:
+        if in_place:
+            return _refresh_failed(integration, error)
         if submitted is None:
             name = integration.connector_class.name
             messages.error(request, f"{name} could not be reached: {error.message} {error.hint}")
@@ -67,16 +75,33 @@ def create_ticket(request, anomaly_id: int):
         if result is not None:
             messages.success(request, created_message(result, integration))
             return _back_to(anomaly_id)
-    return render(
-        request,
-        "integrations/create_ticket.html",
-        {
-            "anomaly": access.anomaly,
-            "form": form,
-            "integration": integration,
-            "connector": integration.connector_class,
-        },
+    form.offer_in_place(
+        refresh_url=reverse("integrations:create", args=[anomaly_id]),
+        choices_url=reverse("integrations:create_choices", args=[anomaly_id]),
+        searchable=integration.connector_class.searchable_fields,
     )
+    context = {
+        "anomaly": access.anomaly,
+        "form": form,
+        "integration": integration,
+        "connector": integration.connector_class,
+        "in_place": in_place,
+    }
+    template = "_create_fields.html" if in_place else "create_ticket.html"
+    return render(request, f"integrations/{template}", context)
+
+
+def _refresh_failed(integration: TicketingIntegration, error: ConnectorError):
+    """Reloading the dependent choices failed: say so above the fields, which keep what
+    was typed; nothing was sent that could create anything."""
+    notice = format_html(
+        '<p class="message message-error" role="alert">{} could not be reached, so the choices '
+        "that follow were not reloaded: {} {}</p>",
+        integration.connector_class.name,
+        error.message,
+        error.hint,
+    )
+    return retarget(reswap(HttpResponse(notice), "innerHTML"), "#create-form-status")
 
 
 CREATED_MESSAGES = {
@@ -145,25 +170,52 @@ def link_ticket(request, anomaly_id: int):
     connector_class = integration.connector_class
     if not text:
         noun, name = connector_class.ticket_noun, connector_class.name
-        messages.error(
-            request, f"Enter an {noun} key, a {name} {noun} URL, or words to search for."
-        )
-        return _back_to(anomaly_id)
+        refusal = f"Enter an {noun} key, a {name} {noun} URL, or words to search for."
+        return _link_refused(request, access, integration, text, refusal)
     try:
         with services.connector_for(integration) as connector:
             query = services.parse_link_query(text, connector)
         if query.key is None:
             url = reverse("integrations:search", args=[anomaly_id])
-            return redirect(f"{url}?{urlencode({'q': query.words})}")
+            return _go_to(request, f"{url}?{urlencode({'q': query.words})}")
         link = services.link_existing_issue(
             access.anomaly, query.key, integration=integration, by=request.user
         )
     except services.TicketError as error:
-        messages.error(request, error.message)
-    else:
-        name, noun = connector_class.name, connector_class.ticket_noun
-        messages.success(request, f"Linked {name} {noun} {link.issue_key}.")
-    return _back_to(anomaly_id)
+        return _link_refused(request, access, integration, text, error.message)
+    return _linked(request, access, integration, link)
+
+
+def _linked(request, access, integration, link: TicketLink):
+    name, noun = integration.connector_class.name, integration.connector_class.ticket_noun
+    linked = f"Linked {name} {noun} {link.issue_key}."
+    if request.htmx:
+        # The whole section, so the new link shows at once; the form says what happened.
+        remember_link_attempt(request, access.anomaly.pk, LinkAttempt(success=linked))
+        response = HttpResponse(render_linked_tickets(request, access))
+        return retarget(reswap(response, "outerHTML settle:0ms"), "#linked-tickets")
+    messages.success(request, linked)
+    return _back_to(access.anomaly.pk)
+
+
+def _link_refused(request, access, integration, text: str, refusal: str):
+    """The refusal beside the input, the typed text kept, the form in view."""
+    attempt = LinkAttempt(query=text, error=refusal)
+    if request.htmx:  # swap the form in place (htmx swaps 2xx answers only)
+        context = {
+            "anomaly": access.anomaly,
+            "connector": integration.connector_class,
+            "link_attempt": attempt,
+            "in_place": True,
+        }
+        return render(request, "integrations/_link_form.html", context)
+    remember_link_attempt(request, access.anomaly.pk, attempt)
+    return redirect(reverse("anomalies:detail", args=[access.anomaly.pk]) + "#link-ticket")
+
+
+def _go_to(request, url: str):
+    """Navigate there: a redirect, or htmx's client-side one for an in-place request."""
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
 
 
 @login_required

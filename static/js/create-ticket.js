@@ -1,32 +1,46 @@
-// The Create Ticket form: changing a choice the rest depends on (Jira: project, issue type)
-// reloads the choices from the ticketing system, keeping what was typed; Enter in a search
-// input ("Find assignee") runs its Find button instead of creating.
+// The Create Ticket form. With htmx loaded, a choice the rest depends on (Jira: project, issue
+// type) reloads only the fields that follow it (hx-post on the select, see
+// integrations/ticket_forms.py); without htmx the form posts itself to reload them, keeping
+// what was typed. Enter in a search input without a typeahead ("Find assignee" of a connector
+// that cannot search as you type) runs its Find button instead of creating. After a refusal,
+// the focus goes to the first input in error, so it is in view and read out.
 (function () {
   "use strict";
   var form = document.getElementById("create-ticket");
   if (!form) {
     return;
   }
-  form.querySelectorAll("[data-refreshes-form]").forEach(function (select) {
-    select.addEventListener("change", function () {
-      var refresh = document.createElement("input");
-      refresh.type = "hidden";
-      refresh.name = "_refresh";
-      refresh.value = select.name;
-      form.appendChild(refresh);
-      form.submit();
+  if (!window.htmx) {
+    form.querySelectorAll("[data-refreshes-form]").forEach(function (select) {
+      select.addEventListener("change", function () {
+        var refresh = document.createElement("input");
+        refresh.type = "hidden";
+        refresh.name = "_refresh";
+        refresh.value = select.name;
+        form.appendChild(refresh);
+        form.submit();
+      });
     });
-  });
-  form.querySelectorAll("[data-find]").forEach(function (query) {
-    var find = form.querySelector("button[name=_refresh][value=" + query.name + "]");
-    if (!find) {
+  }
+  form.addEventListener("keydown", function (event) {
+    var query = event.target;
+    if (event.key !== "Enter" || !query.matches("[data-find]:not([data-typeahead-url])")) {
       return;
     }
-    query.addEventListener("keydown", function (event) {
-      if (event.key === "Enter") {
-        event.preventDefault();
-        find.click();
+    var find = form.querySelector("button[name=_refresh][value=" + query.name + "]");
+    if (find) {
+      event.preventDefault();
+      find.click();
+    }
+  });
+  // After the load: the browser's scroll to the #create-ticket anchor resets the focus.
+  window.addEventListener("load", function () {
+    window.setTimeout(function () {
+      var invalid = form.querySelector("[aria-invalid=true]");
+      if (invalid) {
+        invalid.focus({ preventScroll: true });
+        invalid.scrollIntoView({ block: "center" });
       }
-    });
+    }, 0);
   });
 })();

@@ -63,6 +63,8 @@ class Visitor:
 def test_it_runs_the_app_and_the_admin_under_the_strict_policy(
     live_server, admin, anomaly, jira_integration, chromium
 ):
+    from playwright.sync_api import expect
+
     visitor = Visitor(chromium, live_server.url)
     visitor.sign_in("admin")
 
@@ -71,9 +73,14 @@ def test_it_runs_the_app_and_the_admin_under_the_strict_policy(
     create = visitor.open(f"/anomalies/{anomaly.pk}/tickets/new/")
     issue_type = create.locator("#create-ticket [name=issue_type]")
     other_type = issue_type.locator("option").nth(1).get_attribute("value")
-    with create.expect_navigation():
-        issue_type.select_option(other_type)  # static/js/create-ticket.js reloads the form
+    # htmx reloads the fields in place (hx-post on the select, no eval, no inline handler).
+    with create.expect_response(lambda answer: answer.request.method == "POST"):
+        issue_type.select_option(other_type)
+    expect(create.locator(".htmx-request, .htmx-added")).to_have_count(0)
     assert issue_type.input_value() == other_type
+    # The assignee typeahead (static/js/typeahead.js) fetches its matches from the app.
+    create.get_by_role("combobox", name="Find assignee").press_sequentially("ali", delay=40)
+    expect(create.get_by_role("option", name="Alice Andersen")).to_be_visible()
 
     visitor.open("/admin/")
     visitor.open("/admin/anomalies/anomaly/")

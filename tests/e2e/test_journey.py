@@ -144,21 +144,24 @@ def reporter_creates_ticket(people: People, anomaly: Anomaly, jira_url: str) -> 
     form = page.locator("#create-ticket")
     expect(form.locator("[name=project]")).to_have_value("DQ")
 
-    reload_by(page, lambda: form.locator("[name=project]").select_option("OPS"))
+    # A project or type switch reloads only the fields that follow it (htmx), in place.
+    in_place(page, lambda: form.locator("[name=project]").select_option("OPS"))
     expect(form.locator("[name=issue_type] option")).to_contain_text(["Task", "Bug", "Incident"])
     form.get_by_label("Summary").fill(SUMMARY)
     people.screenshot(page, "create-on-ops")
-    reload_by(page, lambda: form.locator("[name=project]").select_option("DQ"))
+    in_place(page, lambda: form.locator("[name=project]").select_option("DQ"))
     expect(form.get_by_label("Summary")).to_have_value(SUMMARY)  # kept across the reload
-    reload_by(page, lambda: form.locator("[name=issue_type]").select_option(label="Bug"))
+    in_place(page, lambda: form.locator("[name=issue_type]").select_option(label="Bug"))
 
     form.get_by_label("Description").fill(DESCRIPTION)
     form.locator("[name=priority]").select_option(label="High")
     form.get_by_label("Labels").fill(", ".join(LABELS))
-    form.get_by_label("Find assignee").fill("ali")
-    # Enter in "Find assignee" runs the search (static/js/create-ticket.js), not the create.
-    reload_by(page, lambda: form.get_by_label("Find assignee").press("Enter"))
-    form.locator("[name=assignee]").select_option(label="Alice Andersen")
+    # The assignee typeahead (static/js/typeahead.js): matches as you type, Enter chooses.
+    form.get_by_label("Find assignee").press_sequentially("ali", delay=40)
+    expect(page.get_by_role("option", name="Alice Andersen")).to_be_visible()
+    form.get_by_label("Find assignee").press("ArrowDown")
+    form.get_by_label("Find assignee").press("Enter")
+    expect(form.locator("[name=assignee]")).to_have_value("712020:sim-alice")
     people.screenshot(page, "create-filled")
 
     form.get_by_label("Summary").press("Enter")  # Enter creates: Create is the default button
@@ -213,10 +216,14 @@ def author_works_the_anomaly(people: People, anomaly: Anomaly, jira_url: str, cr
 # --- waiting as a person would: reload and look again -------------------------------------
 
 
-def reload_by(page: Page, action) -> None:
-    """Do something that reloads the page (the form posts itself), and wait for it."""
-    with page.expect_navigation():
-        action()
+def in_place(page: Page, action) -> None:
+    """Do something htmx answers in place, and wait until the answer is swapped in and
+    live; the page must not have reloaded."""
+    page.evaluate("window.__samePage = true")
+    action()
+    busy = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added"
+    expect(page.locator(busy)).to_have_count(0)
+    assert page.evaluate("window.__samePage === true"), "the page reloaded"
 
 
 def reload_until(page: Page, target: Locator, text: str) -> None:

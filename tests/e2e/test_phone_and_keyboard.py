@@ -148,7 +148,7 @@ def test_it_fits_every_page_without_sideways_scrolling(
     manager.visit(Visit("detail", f"/anomalies/{anomaly}/"))
     manager.page.get_by_label("Link an existing Jira issue").fill("DQ-1")
     manager.page.get_by_role("button", name="Link existing").click()
-    expect(manager.page.locator("#messages")).to_contain_text("Linked Jira issue DQ-1.")
+    expect(manager.page.get_by_role("status")).to_contain_text("Linked Jira issue DQ-1.")
     manager.check("detail-linked")
     manager.page.get_by_text("Archive…").click()
     manager.check("detail-archive-open")

@@ -194,6 +194,20 @@ TICKET_PAGES = [
         "query",
     ),
     Endpoint(
+        "GET /anomalies/<id>/tickets/suggest/",
+        "GET",
+        _page("integrations:suggest"),
+        {"q": "orders"},
+        "query",
+    ),
+    Endpoint(
+        "GET /anomalies/<id>/tickets/new/choices/",
+        "GET",
+        _page("integrations:create_choices"),
+        {"field": "assignee", "scope": "DQ", "q": "ali"},
+        "query",
+    ),
+    Endpoint(
         "POST /anomalies/<id>/tickets/new/",
         "POST",
         _page("integrations:create"),

@@ -34,6 +34,13 @@ def shown_messages(response) -> list[str]:
     return page.messages(page.parse(response))
 
 
+def link_refusal(response) -> tuple[str, str]:
+    """(what the link input holds, the refusal under it) on the page the user lands on."""
+    form = page.element(page.parse(response), "form", id="link-ticket")
+    typed = page.attribute(page.element(form, "input", name="query"), "value") or ""
+    return typed, page.text(page.element(form, "p", class_="field-error"))
+
+
 def jira_writes(jira_sim) -> list[tuple[str, str]]:
     """Requests that could change something in Jira."""
     return [
@@ -98,10 +105,13 @@ def test_it_links_an_issue_by_the_browse_url_of_the_connected_site(
 def test_it_refuses_a_url_of_another_site(client, anomaly, member_author, jira_integration):
     client.force_login(member_author)
 
-    response = link(client, anomaly, "https://elsewhere.atlassian.net/browse/DQ-1", follow=True)
+    typed = "https://elsewhere.atlassian.net/browse/DQ-1"
+    response = link(client, anomaly, typed, follow=True)
 
-    (shown,) = shown_messages(response)
-    assert "not an issue of the connected Jira site" in shown
+    kept, refusal = link_refusal(response)
+    assert kept == typed
+    assert "not an issue of the connected Jira site" in refusal
+    assert shown_messages(response) == []  # beside the input, not at the top of the page
     assert linked_keys(anomaly) == []
 
 
@@ -168,7 +178,8 @@ def test_it_explains_an_unknown_key_and_stores_nothing(
 
     response = link(client, anomaly, "DQ-999", follow=True)
 
-    (shown,) = shown_messages(response)
+    kept, shown = link_refusal(response)
+    assert kept == "DQ-999"
     assert "DQ-999 was not found in Jira, or the Jira account cannot see it." in shown
     assert "remove the link" not in shown  # nothing was linked, so nothing to remove
     assert not TicketLink.objects.exists()
@@ -183,7 +194,10 @@ def test_it_refuses_to_link_the_same_issue_twice(
 
     response = link(client, anomaly, f"{jira_sim.url}/browse/DQ-1", follow=True)
 
-    assert shown_messages(response) == ["DQ-1 is already linked to this anomaly."]
+    assert link_refusal(response) == (
+        f"{jira_sim.url}/browse/DQ-1",
+        "DQ-1 is already linked to this anomaly.",
+    )
     assert linked_keys(anomaly) == ["DQ-1"]
 
 
