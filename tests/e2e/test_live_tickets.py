@@ -54,7 +54,7 @@ def test_it_shows_delivered_without_a_reload(
     page.goto(f"/anomalies/{active_anomaly.pk}/")
     page.get_by_label("Link an existing Jira issue").fill("DQ-1")
     page.get_by_role("button", name="Link existing").click()
-    expect(page.locator("#messages")).to_contain_text("Linked Jira issue DQ-1.")
+    expect(page.get_by_role("status")).to_contain_text("Linked Jira issue DQ-1.")
     sync_line = page.locator("li.ticket[data-key='DQ-1'] .sync-state")
     expect(sync_line).to_contain_text("No comments sent yet")
 
