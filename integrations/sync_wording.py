@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.contrib.humanize.templatetags.humanize import naturaltime
 from django.utils import timezone
+from django.utils.timesince import timesince
 from django.utils.translation import ngettext
 
 from .models import TicketLink
@@ -113,7 +113,18 @@ def _status(link: TicketLink, now: datetime) -> str:
         return f"status unknown: {why}"
     if link.last_synced_at is None:
         return "status not read yet"
-    return f"status read {naturaltime(min(link.last_synced_at, now))}"
+    return f"status read {_ago(link.last_synced_at, now)}"
+
+
+def _ago(moment: datetime, now: datetime) -> str:
+    """Like humanize's naturaltime, but measured from ``now`` (naturaltime always measures
+    from the clock, so a line built for a given moment would drift)."""
+    seconds = int((now - moment).total_seconds())
+    if seconds < 1:
+        return "now"
+    if seconds < 60:
+        return ngettext("a second ago", "%(n)d seconds ago", seconds) % {"n": seconds}
+    return f"{timesince(moment, now)} ago"
 
 
 def _retry_helps(link: TicketLink) -> bool:
