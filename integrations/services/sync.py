@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from anomalies.models import HistoryEntry
@@ -131,35 +131,69 @@ def enqueue_deliveries(event_ids: list[int]) -> None:
 
 
 def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> bool:
-    """Hand an event to a worker: the one place that does. A broker outage only delays it:
-    the sweeper finds it."""
-    return publish(DELIVER_TASK, event_id, countdown=countdown)
+    """Hand an event to a worker: the one place that does. The worker delivers it and the
+    due events behind it on its ticket, up to DELIVERY_BATCH. A broker outage only delays
+    it: the sweeper finds it."""
+    return publish(DELIVER_TASK, event_id, countdown=countdown, batch=DELIVERY_BATCH)
 
 
 # --- delivering ------------------------------------------------------------------------
 
+# How many due events of one remote ticket a worker claims, posts and records at a time
+# (docs/sync.md, "Batches"). Every broker message carries it; a task called without it
+# (a message published before batches existed) delivers one event.
+DELIVERY_BATCH = 20
+
 
 def deliver_sync_event(event_id: int) -> str:
     """Deliver one event if it is due and first in its issue's queue. Returns the outcome."""
-    event = _claim(event_id)
-    if event is None:
-        return "skipped"
+    return deliver_sync_events(event_id, limit=1)[0]
+
+
+def deliver_sync_events(event_id: int, *, limit: int = DELIVERY_BATCH) -> list[str]:
+    """Deliver the event, if it is due and first in its issue's queue, and up to ``limit``
+    - 1 due events behind it on the same issue: claimed together, posted in order, recorded
+    together. The batch stops at the first event that is not delivered; that event gets the
+    usual handling (retry, look again, hold, pause, fail) and the ones behind it go back to
+    the queue unsent. Returns one outcome per event tried ("skipped" if none was)."""
+    batch = _claim(event_id, limit)
+    if not batch:
+        return ["skipped"]
+    delivered: list[tuple[SyncEvent, str]] = []
     try:
-        note_id = _send(event)
-    except CredentialsUnreadable as error:
-        _pause_integration(event, str(error))
-        return "paused"
-    except StillLooking as looking:
-        _look_again_later(event, looking.resend_at)
-        return "looking"
-    except ConnectorError as error:
-        outcome = _handle_failure(event, error)
-        if outcome == "failed":  # a finished event no longer holds up the ones behind it
-            enqueue_next(event.remote_issue)
-        return outcome
-    _mark_delivered(event, note_id)
-    enqueue_next(event.remote_issue)
-    return "delivered"
+        stopped, error = _post_in_order(batch, delivered)
+    except BaseException:
+        # Not a connector's answer (a bug, the worker stopping): what was delivered is
+        # recorded; the event being sent stays "sending", so the sweeper marks its outcome
+        # unknown and it is looked for first; the ones behind it go back unsent.
+        _record_delivered(delivered, batch[len(delivered) + 1 :])
+        raise
+    _record_delivered(delivered, batch[len(delivered) + (stopped is not None) :])
+    outcomes = ["delivered"] * len(delivered)
+    if stopped is not None:
+        outcomes.append(_settle_stopped(stopped, error))
+    if stopped is None or outcomes[-1] == "failed":  # a finished event no longer holds the queue
+        enqueue_next(batch[0].remote_issue)
+    return outcomes
+
+
+def _post_in_order(
+    batch: list[SyncEvent], delivered: list[tuple[SyncEvent, str]]
+) -> tuple[SyncEvent | None, Exception | None]:
+    """Send the batch in order, appending (event, note id) to ``delivered``; returns the
+    event that was not delivered and why, or (None, None)."""
+    try:
+        with pooled_connector_for(batch[0].link.integration) as connector:
+            for event in batch:
+                if delivered and not _lease_held(batch, len(delivered)):
+                    return None, None  # the sweeper took the rest over: it is theirs now
+                try:
+                    delivered.append((event, _send(connector, event)))
+                except (CredentialsUnreadable, StillLooking, ConnectorError) as error:
+                    return event, error
+    except CredentialsUnreadable as error:  # the stored credentials no longer decrypt
+        return batch[0], error
+    return None, None
 
 
 class StillLooking(Exception):
@@ -170,19 +204,97 @@ class StillLooking(Exception):
         self.resend_at = resend_at
 
 
-def _claim(event_id: int) -> SyncEvent | None:
+def _settle_stopped(event: SyncEvent, error: Exception) -> str:
+    """The outcome of the event a batch stopped at, recorded the way a single send's is."""
+    if isinstance(error, CredentialsUnreadable):
+        _pause_integration(event, str(error))
+        return "paused"
+    if isinstance(error, StillLooking):
+        _look_again_later(event, error.resend_at)
+        return "looking"
+    return _handle_failure(event, error)
+
+
+def _claim(event_id: int, limit: int) -> list[SyncEvent]:
+    """Mark the event and up to ``limit`` - 1 due events right behind it as sending, in one
+    transaction and one UPDATE; empty if the event may not be sent now."""
     now = timezone.now()
     with transaction.atomic():
-        event = (
+        head = (
             SyncEvent.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("link__integration", "link__anomaly")
             .filter(pk=event_id, state=SyncState.PENDING)
             .first()
         )
-        if event is None or not _ready(event, now):
-            return None
-        event.start_sending(at=now)
-    return event
+        if head is None or not _ready(head, now):
+            return []
+        batch = [head]
+        if limit > 1 and not head.outcome_unknown:  # an unknown outcome is looked for alone
+            batch += _followers(head, now, limit - 1)
+        SyncEvent.objects.filter(pk__in=[event.pk for event in batch]).update(
+            state=SyncState.SENDING, sending_since=now, attempts=F("attempts") + 1
+        )
+    for event in batch:
+        event.state, event.sending_since, event.attempts = (
+            SyncState.SENDING,
+            now,
+            event.attempts + 1,
+        )
+    return batch
+
+
+def _followers(head: SyncEvent, now: datetime, limit: int) -> list[SyncEvent]:
+    """The unfinished events right behind ``head`` on its ticket that can go out with it,
+    locked: the run stops at the first one that is locked elsewhere, not due, waiting for a
+    look, or whose link changed (each of those is sent later as the head of its own run)."""
+    next_ids = list(
+        SyncEvent.objects.unfinished()
+        .filter(remote_issue=head.remote_issue, pk__gt=head.pk)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not next_ids:
+        return []
+    # skip_locked: this worker never waits for a row while holding the head's lock.
+    locked = (
+        SyncEvent.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("link__anomaly")
+        .filter(pk__in=next_ids, state=SyncState.PENDING)
+        .order_by("pk")
+    )
+    followers = []
+    for expected_id, event in zip(next_ids, locked, strict=False):
+        if event.pk != expected_id or not _goes_with_head(event, now):
+            break
+        event.link.integration = head.link.integration  # one ticket, so one integration
+        followers.append(event)
+    return followers
+
+
+def _goes_with_head(event: SyncEvent, now: datetime) -> bool:
+    link = event.link
+    due = event.next_attempt_at is None or event.next_attempt_at <= now
+    return due and not (link.removed_at or link.broken_reason or event.outcome_unknown)
+
+
+def _lease_held(batch: list[SyncEvent], sent: int) -> bool:
+    """Whether the rest of the batch is still this worker's to send. A claim is a lease of
+    SYNC_SENDING_STALE_SECONDS, after which the sweeper hands the events to another worker
+    as "outcome unknown". A batch that has used a quarter of it (a slow remote) renews it
+    for the events still to send, and stops if the sweeper took them already."""
+    claimed_at = batch[0].sending_since
+    now = timezone.now()
+    if now < claimed_at + timedelta(seconds=settings.SYNC_SENDING_STALE_SECONDS / 4):
+        return True
+    rest = batch[sent:]
+    renewed = SyncEvent.objects.filter(
+        pk__in=[event.pk for event in rest], state=SyncState.SENDING, sending_since=claimed_at
+    ).update(sending_since=now)
+    if renewed != len(rest):
+        return False
+    for event in batch:
+        event.sending_since = now
+    return True
 
 
 def _ready(event: SyncEvent, now: datetime) -> bool:
@@ -204,18 +316,17 @@ def _ready(event: SyncEvent, now: datetime) -> bool:
     return not SyncEvent.objects.ahead_of(event).exists()
 
 
-def _send(event: SyncEvent) -> str:
+def _send(connector, event: SyncEvent) -> str:
     link = event.link
     marker = str(event.uuid)
-    with pooled_connector_for(link.integration) as connector:
-        if event.outcome_unknown:
-            found = connector.find_note(link.issue_key, marker)
-            if found:
-                return found
-            resend_at = resend_allowed_at(event)
-            if resend_at > timezone.now():
-                raise StillLooking(resend_at)
-        return connector.post_note(link.issue_key, event.body, marker=marker)
+    if event.outcome_unknown:
+        found = connector.find_note(link.issue_key, marker)
+        if found:
+            return found
+        resend_at = resend_allowed_at(event)
+        if resend_at > timezone.now():
+            raise StillLooking(resend_at)
+    return connector.post_note(link.issue_key, event.body, marker=marker)
 
 
 def resend_allowed_at(event: SyncEvent) -> datetime:
@@ -238,21 +349,60 @@ def _look_again_later(event: SyncEvent, resend_at: datetime) -> None:
     enqueue_delivery(event.pk, countdown=(resend_at - timezone.now()).total_seconds())
 
 
-def _mark_delivered(event: SyncEvent, note_id: str) -> None:
+def _record_delivered(delivered: list[tuple[SyncEvent, str]], unsent: list[SyncEvent]) -> None:
+    """One transaction for a batch: the delivered events (one UPDATE), their links' "synced
+    at" (one UPDATE), their history lines (one INSERT), and the claimed events that were not
+    sent back to the queue (one UPDATE; not "outcome unknown": they never left)."""
+    if not delivered and not unsent:
+        return
     now = timezone.now()
     with transaction.atomic():
-        event.mark_delivered(note_id, at=now)
-        TicketLink.objects.filter(pk=event.link_id).update(last_synced_at=now)
-        record_history(
-            event.link.anomaly,
+        if delivered:
+            _mark_delivered([event for event, _ in delivered], [note for _, note in delivered], now)
+        if unsent:
+            _release(unsent)
+    if delivered:
+        # The remote accepts this ticket again. Outside the transaction above: a queue row is
+        # never locked while this worker waits for an anomaly row (a change holds them the
+        # other way).
+        SyncQueue.objects.filter(
+            remote_issue=delivered[0][0].remote_issue, forbidden_count__gt=0
+        ).update(forbidden_count=0, forbidden_at=None, forbidden_reason="", forbidden_project="")
+
+
+def _mark_delivered(events: list[SyncEvent], note_ids: list[str], now: datetime) -> None:
+    for event, note_id in zip(events, note_ids, strict=True):
+        event.state, event.delivered_at = SyncState.DELIVERED, now
+        event.jira_comment_id, event.sending_since, event.last_error = str(note_id), None, ""
+    fields = ["state", "jira_comment_id", "delivered_at", "sending_since", "last_error"]
+    SyncEvent.objects.bulk_update(events, fields)
+    link_ids = {event.link_id for event in events}
+    TicketLink.objects.filter(pk__in=link_ids).update(last_synced_at=now)
+    HistoryEntry.objects.bulk_create(
+        HistoryEntry(
+            anomaly=event.link.anomaly,
             action="sync_delivered",
-            summary=f"{event.label} posted to {ticket_words(event.link)}",
+            summary=f"{event.label} posted to {ticket_words(event.link)}"[:500],
+            created_at=now,
         )
-    # The remote accepts this ticket again. Outside the transaction above: a queue row is never
-    # locked while this worker waits for an anomaly row (a change holds them the other way).
-    SyncQueue.objects.filter(remote_issue=event.remote_issue, forbidden_count__gt=0).update(
-        forbidden_count=0, forbidden_at=None, forbidden_reason="", forbidden_project=""
+        for event in events
     )
+
+
+def _release(events: list[SyncEvent]) -> None:
+    """Claimed, never sent: pending again as they were. Only rows still under this claim (a
+    sweeper that took them over owns them now)."""
+    SyncEvent.objects.filter(
+        pk__in=[event.pk for event in events],
+        state=SyncState.SENDING,
+        sending_since=events[0].sending_since,
+    ).update(state=SyncState.PENDING, sending_since=None, attempts=F("attempts") - 1)
+    for event in events:
+        event.state, event.sending_since, event.attempts = (
+            SyncState.PENDING,
+            None,
+            event.attempts - 1,
+        )
 
 
 def _handle_failure(event: SyncEvent, error: ConnectorError) -> str:
