@@ -15,8 +15,8 @@ import random
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, F, OuterRef
+from django.db import connection, transaction
+from django.db.models import Case, Count, Exists, F, OuterRef, Subquery, Value, When
 from django.utils import timezone
 
 from anomalies.models import HistoryEntry
@@ -216,21 +216,19 @@ def _settle_stopped(event: SyncEvent, error: Exception) -> str:
 
 
 def _claim(event_id: int, limit: int) -> list[SyncEvent]:
-    """Mark the event and up to ``limit`` - 1 due events right behind it as sending, in one
-    transaction and one UPDATE; empty if the event may not be sent now."""
+    """Mark the event and up to ``limit`` - 1 due events right behind it as sending: one
+    SELECT and one UPDATE in one transaction; empty if the event may not be sent now."""
     now = timezone.now()
     with transaction.atomic():
-        head = (
-            SyncEvent.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("link__integration", "link__anomaly")
-            .filter(pk=event_id, state=SyncState.PENDING)
-            .first()
-        )
-        if head is None or not _ready(head, now):
+        run = _lock_run(event_id, limit)
+        head = run[0] if run else None
+        if head is None or head.pk != event_id or head.state != SyncState.PENDING:
+            return []  # finished, being sent, or locked by another worker right now
+        if not _ready(head, now):
             return []
         batch = [head]
-        if limit > 1 and not head.outcome_unknown:  # an unknown outcome is looked for alone
-            batch += _followers(head, now, limit - 1)
+        if not head.outcome_unknown:  # an unknown outcome is looked for alone
+            batch += _followers(run[1:], now)
         SyncEvent.objects.filter(pk__in=[event.pk for event in batch]).update(
             state=SyncState.SENDING, sending_since=now, attempts=F("attempts") + 1
         )
@@ -243,37 +241,52 @@ def _claim(event_id: int, limit: int) -> list[SyncEvent]:
     return batch
 
 
-def _followers(head: SyncEvent, now: datetime, limit: int) -> list[SyncEvent]:
-    """The unfinished events right behind ``head`` on its ticket that can go out with it,
-    locked: the run stops at the first one that is locked elsewhere, not due, waiting for a
-    look, or whose link changed (each of those is sent later as the head of its own run)."""
-    next_ids = list(
-        SyncEvent.objects.unfinished()
-        .filter(remote_issue=head.remote_issue, pk__gt=head.pk)
-        .order_by("pk")
-        .values_list("pk", flat=True)[:limit]
+def _lock_run(event_id: int, limit: int) -> list[SyncEvent]:
+    """The unfinished events of the event's ticket from the event on, at most ``limit``,
+    locked, each with its ``position`` among them (1 = the event itself; a row locked
+    elsewhere is skipped, which leaves a gap in the positions), whether an unfinished event
+    is ahead of the event (``waits_behind``), and whether the ticket has refusals counted
+    (``refused_before``). skip_locked: a worker never waits for a row while holding one."""
+    ticket = SyncEvent.objects.filter(pk=event_id).values("remote_issue")[:1]
+    same_ticket = SyncEvent.objects.unfinished().filter(remote_issue=OuterRef("remote_issue"))
+    position = (
+        same_ticket.filter(pk__gte=event_id, pk__lte=OuterRef("pk"))
+        .order_by()
+        .values("remote_issue")
+        .annotate(count=Count("pk"))
+        .values("count")
     )
-    if not next_ids:
-        return []
-    # skip_locked: this worker never waits for a row while holding the head's lock.
-    locked = (
+    refused = SyncQueue.objects.filter(remote_issue=OuterRef("remote_issue"), forbidden_count__gt=0)
+    return list(
         SyncEvent.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("link__anomaly")
-        .filter(pk__in=next_ids, state=SyncState.PENDING)
-        .order_by("pk")
+        .select_related("link__integration")
+        .filter(remote_issue=Subquery(ticket), state__in=UNFINISHED, pk__gte=event_id)
+        .annotate(
+            position=Subquery(position),
+            waits_behind=Exists(same_ticket.filter(pk__lt=event_id)),
+            refused_before=Exists(refused),
+        )
+        .order_by("pk")[:limit]
     )
+
+
+def _followers(run: list[SyncEvent], now: datetime) -> list[SyncEvent]:
+    """The events right behind the head that can go out with it: the run stops at the first
+    one that is locked elsewhere, being sent, not due, waiting for a look, or whose link
+    was removed or broke (each of those is sent later as the head of its own run)."""
     followers = []
-    for expected_id, event in zip(next_ids, locked, strict=False):
-        if event.pk != expected_id or not _goes_with_head(event, now):
+    for position, event in enumerate(run, start=2):
+        if event.position != position or not _goes_with_head(event, now):
             break
-        event.link.integration = head.link.integration  # one ticket, so one integration
         followers.append(event)
     return followers
 
 
 def _goes_with_head(event: SyncEvent, now: datetime) -> bool:
     link = event.link
-    due = event.next_attempt_at is None or event.next_attempt_at <= now
+    due = event.state == SyncState.PENDING and (
+        event.next_attempt_at is None or event.next_attempt_at <= now
+    )
     return due and not (link.removed_at or link.broken_reason or event.outcome_unknown)
 
 
@@ -313,7 +326,7 @@ def _ready(event: SyncEvent, now: datetime) -> bool:
     if integration.rate_limited_until and integration.rate_limited_until > now:
         _postpone(event, integration.rate_limited_until)
         return False
-    return not SyncEvent.objects.ahead_of(event).exists()
+    return not event.waits_behind  # annotated by _lock_run
 
 
 def _send(connector, event: SyncEvent) -> str:
@@ -361,7 +374,7 @@ def _record_delivered(delivered: list[tuple[SyncEvent, str]], unsent: list[SyncE
             _mark_delivered([event for event, _ in delivered], [note for _, note in delivered], now)
         if unsent:
             _release(unsent)
-    if delivered:
+    if delivered and delivered[0][0].refused_before:
         # The remote accepts this ticket again. Outside the transaction above: a queue row is
         # never locked while this worker waits for an anomaly row (a change holds them the
         # other way).
@@ -374,19 +387,47 @@ def _mark_delivered(events: list[SyncEvent], note_ids: list[str], now: datetime)
     for event, note_id in zip(events, note_ids, strict=True):
         event.state, event.delivered_at = SyncState.DELIVERED, now
         event.jira_comment_id, event.sending_since, event.last_error = str(note_id), None, ""
-    fields = ["state", "jira_comment_id", "delivered_at", "sending_since", "last_error"]
-    SyncEvent.objects.bulk_update(events, fields)
+    _write_delivered(events, now)
     link_ids = {event.link_id for event in events}
     TicketLink.objects.filter(pk__in=link_ids).update(last_synced_at=now)
     HistoryEntry.objects.bulk_create(
         HistoryEntry(
-            anomaly=event.link.anomaly,
+            anomaly_id=event.link.anomaly_id,
             action="sync_delivered",
             summary=f"{event.label} posted to {ticket_words(event.link)}"[:500],
             created_at=now,
         )
         for event in events
     )
+
+
+def _write_delivered(events: list[SyncEvent], now: datetime) -> None:
+    """One UPDATE: every event delivered at ``now``, each with its own note id. On
+    PostgreSQL `UPDATE … FROM (VALUES …)`; elsewhere a CASE on the note id (Django's
+    `bulk_update` builds a CASE per column, which cost more than the statement itself)."""
+    if connection.vendor != "postgresql":
+        note_for = Case(*(When(pk=e.pk, then=Value(e.jira_comment_id)) for e in events))
+        SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            state=SyncState.DELIVERED,
+            delivered_at=now,
+            sending_since=None,
+            last_error="",
+            jira_comment_id=note_for,
+        )
+        return
+    quote = connection.ops.quote_name
+    params: list = [SyncState.DELIVERED, now]
+    for event in events:
+        params += [event.pk, event.jira_comment_id]
+    rows = ", ".join(["(%s::bigint, %s)"] * len(events))
+    # The table name comes from the model; every value is a bound parameter.
+    sql = (
+        f"UPDATE {quote(SyncEvent._meta.db_table)} AS t SET state = %s, "  # noqa: S608
+        "delivered_at = %s, sending_since = NULL, last_error = '', jira_comment_id = v.note "
+        f"FROM (VALUES {rows}) AS v(id, note) WHERE t.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _release(events: list[SyncEvent]) -> None:
