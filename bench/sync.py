@@ -94,8 +94,9 @@ def prepare(sim_url: str, events: int) -> list[int]:
     return [event.pk for event in created]
 
 
-def worker(env: dict, concurrency: int) -> subprocess.Popen:
+def worker(env: dict, concurrency: int, include: str = "") -> subprocess.Popen:
     argv = [sys.executable, "-m", "celery", "-A", "qualytics_jira", "worker", "--pool", "prefork"]
+    argv += ["--include", include] if include else []
     argv += ["--concurrency", str(concurrency), "--loglevel", "WARNING", "-Q", "celery"]
     argv += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
     argv += ["--hostname", f"bench-{os.getpid()}@%h"]
