@@ -224,6 +224,10 @@ def _claim(event_id: int, limit: int) -> list[SyncEvent]:
         head = run[0] if run else None
         if head is None or head.pk != event_id or head.state != SyncState.PENDING:
             return []  # finished, being sent, or locked by another worker right now
+        # One ticket, one integration: loaded (and its credentials decrypted) once.
+        integration = TicketingIntegration.objects.get(pk=head.link.integration_id)
+        for event in run:
+            event.link.integration = integration
         if not _ready(head, now):
             return []
         batch = [head]
@@ -259,7 +263,7 @@ def _lock_run(event_id: int, limit: int) -> list[SyncEvent]:
     refused = SyncQueue.objects.filter(remote_issue=OuterRef("remote_issue"), forbidden_count__gt=0)
     return list(
         SyncEvent.objects.select_for_update(skip_locked=True, of=("self",))
-        .select_related("link__integration")
+        .select_related("link")  # the integration is read once, for the head (_claim)
         .filter(remote_issue=Subquery(ticket), state__in=UNFINISHED, pk__gte=event_id)
         .annotate(
             position=Subquery(position),
