@@ -10,12 +10,13 @@ from .services import alerts, health, webhooks
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def deliver_sync_event(event_id: int, batch: int = 1) -> str:
-    # The event and up to `batch` - 1 due events behind it on its ticket (the product
-    # publishes DELIVERY_BATCH; a message without it delivers one). Retries are scheduled by
-    # the service itself (it knows Retry-After and the horizon); a task that dies mid-send is
-    # recovered by the sweeper, which marks the outcome unknown.
-    outcomes = services.deliver_sync_events(event_id, limit=batch)
+def deliver_sync_event(event_id: int, batch: int = 1, rounds: int = 1) -> str:
+    # The event and the due events behind it on its ticket, `batch` at a time for up to
+    # `rounds` batches (the product publishes DELIVERY_BATCH and DELIVERY_ROUNDS; a message
+    # without them delivers one event). Retries are scheduled by the service itself (it
+    # knows Retry-After and the horizon); a task that dies mid-send is recovered by the
+    # sweeper, which marks the outcome unknown.
+    outcomes = services.deliver_sync_events(event_id, limit=batch, rounds=rounds)
     for outcome in outcomes:
         metrics.count_delivery_attempt(outcome)
     if len(outcomes) == 1:

@@ -132,17 +132,21 @@ def enqueue_deliveries(event_ids: list[int]) -> None:
 
 def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> bool:
     """Hand an event to a worker: the one place that does. The worker delivers it and the
-    due events behind it on its ticket, up to DELIVERY_BATCH. A broker outage only delays
-    it: the sweeper finds it."""
-    return publish(DELIVER_TASK, event_id, countdown=countdown, batch=DELIVERY_BATCH)
+    due events behind it on its ticket, DELIVERY_BATCH at a time, up to DELIVERY_ROUNDS
+    batches. A broker outage only delays it: the sweeper finds it."""
+    return publish(
+        DELIVER_TASK, event_id, countdown=countdown, batch=DELIVERY_BATCH, rounds=DELIVERY_ROUNDS
+    )
 
 
 # --- delivering ------------------------------------------------------------------------
 
-# How many due events of one remote ticket a worker claims, posts and records at a time
-# (docs/sync.md, "Batches"). Every broker message carries it; a task called without it
+# How many due events of one remote ticket a worker claims, posts and records at a time,
+# and how many such batches one task delivers before handing the rest to the broker
+# (docs/sync.md, "Batches"). Every broker message carries both; a task called without them
 # (a message published before batches existed) delivers one event.
 DELIVERY_BATCH = 20
+DELIVERY_ROUNDS = 5
 
 
 def deliver_sync_event(event_id: int) -> str:
@@ -150,15 +154,35 @@ def deliver_sync_event(event_id: int) -> str:
     return deliver_sync_events(event_id, limit=1)[0]
 
 
-def deliver_sync_events(event_id: int, *, limit: int = DELIVERY_BATCH) -> list[str]:
-    """Deliver the event, if it is due and first in its issue's queue, and up to ``limit``
-    - 1 due events behind it on the same issue: claimed together, posted in order, recorded
-    together. The batch stops at the first event that is not delivered; that event gets the
-    usual handling (retry, look again, hold, pause, fail) and the ones behind it go back to
-    the queue unsent. Returns one outcome per event tried ("skipped" if none was)."""
+def deliver_sync_events(
+    event_id: int, *, limit: int = DELIVERY_BATCH, rounds: int = 1
+) -> list[str]:
+    """Deliver the event, if it is due and first in its issue's queue, and the due events
+    behind it on the same issue, ``limit`` at a time, for up to ``rounds`` batches; then
+    hand the issue's next head to the broker. Returns one outcome per event tried
+    ("skipped" if none was)."""
+    outcomes: list[str] = []
+    for round_number in range(rounds):
+        delivered, next_head = _deliver_batch(event_id, limit)
+        if round_number and not delivered:
+            break  # the next head cannot be claimed right now: the broker hands it over
+        outcomes += delivered
+        if next_head is None:
+            return outcomes or ["skipped"]
+        event_id = next_head
+    enqueue_delivery(event_id)
+    return outcomes
+
+
+def _deliver_batch(event_id: int, limit: int) -> tuple[list[str], int | None]:
+    """One batch: the event and up to ``limit`` - 1 due events behind it, claimed together,
+    posted in order, recorded together. It stops at the first event that is not delivered;
+    that event gets the usual handling (retry, look again, hold, pause, fail) and the ones
+    behind it go back to the queue unsent. Returns the outcomes and, when the queue may go
+    on at once, the id of its next pending event."""
     batch = _claim(event_id, limit)
     if not batch:
-        return ["skipped"]
+        return [], None
     delivered: list[tuple[SyncEvent, str]] = []
     try:
         stopped, error = _post_in_order(batch, delivered)
@@ -173,8 +197,8 @@ def deliver_sync_events(event_id: int, *, limit: int = DELIVERY_BATCH) -> list[s
     if stopped is not None:
         outcomes.append(_settle_stopped(stopped, error))
     if stopped is None or outcomes[-1] == "failed":  # a finished event no longer holds the queue
-        enqueue_next(batch[0].remote_issue)
-    return outcomes
+        return outcomes, next_pending(batch[0].remote_issue)
+    return outcomes, None
 
 
 def _post_in_order(
@@ -620,9 +644,13 @@ def _fail(event: SyncEvent, reason: str) -> None:
 
 
 def enqueue_next(remote_issue: str) -> None:
-    following = SyncEvent.objects.waiting_on(remote_issue).values_list("pk", flat=True).first()
+    following = next_pending(remote_issue)
     if following:
         enqueue_delivery(following)
+
+
+def next_pending(remote_issue: str) -> int | None:
+    return SyncEvent.objects.waiting_on(remote_issue).values_list("pk", flat=True).first()
 
 
 # --- sweeping, cancelling, retrying, resuming ---------------------------------------------

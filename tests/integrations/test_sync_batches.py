@@ -107,7 +107,7 @@ def test_it_delivers_twenty_due_comments_with_one_message_and_seven_statements(
 ):
     events = queue_comments(dq2, BATCH)
     sync.enqueue_next(events[0].remote_issue)  # what a bulk action publishes per issue
-    assert published == [((events[0].pk,), {"batch": BATCH})]
+    assert published == [((events[0].pk,), {"batch": BATCH, "rounds": sync.DELIVERY_ROUNDS})]
 
     with CaptureQueriesContext(connection) as queries:
         assert run_worker(published) == [f"{BATCH} delivered"]
@@ -131,12 +131,21 @@ def test_it_delivers_twenty_due_comments_with_one_message_and_seven_statements(
     assert dq2.last_synced_at is not None
 
 
-def test_it_hands_on_the_rest_of_a_long_queue_one_message_per_batch(dq2, jira_sim, published):
-    events = queue_comments(dq2, BATCH * 2 + 5)
+def test_it_delivers_a_long_queue_batch_after_batch_and_hands_on_the_rest(
+    dq2, jira_sim, published
+):
+    per_message = BATCH * sync.DELIVERY_ROUNDS
+    events = queue_comments(dq2, per_message + 5)
     sync.enqueue_next(events[0].remote_issue)
 
-    assert run_worker(published) == [f"{BATCH} delivered", f"{BATCH} delivered", "5 delivered"]
-    assert jira_texts(jira_sim) == [f"comment {n}" for n in range(BATCH * 2 + 5)]
+    with CaptureQueriesContext(connection) as queries:
+        outcomes = run_worker(published)
+
+    # One message carries DELIVERY_ROUNDS batches; the rest goes to the broker as one more.
+    assert outcomes == [f"{per_message} delivered", "5 delivered"]
+    assert jira_texts(jira_sim) == [f"comment {n}" for n in range(per_message + 5)]
+    statements = [q["sql"] for q in queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
+    assert len(statements) <= 7 * (sync.DELIVERY_ROUNDS + 1)
 
 
 def test_a_503_mid_batch_keeps_what_landed_retries_that_comment_and_holds_the_rest(
@@ -281,6 +290,6 @@ def test_a_comment_behind_the_batch_waiting_for_a_look_is_sent_alone_after_it(
     assert sync.deliver_sync_events(events[0].pk) == ["delivered", "delivered"]
     assert [args for args, _ in published] == [(events[2].pk,)]
     jira_sim.control.clear_requests()
-    assert run_worker(published) == ["delivered", "delivered"]
+    assert run_worker(published) == ["2 delivered"]
     methods = [r["method"] for r in jira_sim.control.requests()]
-    assert methods == ["GET", "POST", "POST"]  # looked for, posted; then the one behind it
+    assert methods == ["GET", "POST", "POST"]  # looked for, posted alone; then the next batch
