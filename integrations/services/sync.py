@@ -145,8 +145,8 @@ def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> bool:
 # and how many such batches one task delivers before handing the rest to the broker
 # (docs/sync.md, "Batches"). Every broker message carries both; a task called without them
 # (a message published before batches existed) delivers one event.
-DELIVERY_BATCH = 20
-DELIVERY_ROUNDS = 5
+DELIVERY_BATCH = 50
+DELIVERY_ROUNDS = 4
 
 
 def deliver_sync_event(event_id: int) -> str:

@@ -102,7 +102,7 @@ def fail_post_number(monkeypatch, jira_sim, number: int, fault) -> None:
     monkeypatch.setattr(sync, "_send", send)
 
 
-def test_it_delivers_twenty_due_comments_with_one_message_and_seven_statements(
+def test_it_delivers_a_batch_of_due_comments_with_one_message_and_seven_statements(
     dq2, jira_sim, published
 ):
     events = queue_comments(dq2, BATCH)
@@ -115,8 +115,8 @@ def test_it_delivers_twenty_due_comments_with_one_message_and_seven_statements(
     assert jira_texts(jira_sim) == [f"comment {n}" for n in range(BATCH)]
     assert published == []  # nothing left to hand on
     # Claim (lock the run, read the integration, mark the run sending), record (events,
-    # link, history lines), look for the next head: 7 for 20 comments, against 12 per
-    # comment delivered one by one.
+    # link, history lines), look for the next head: 7 for a batch, against 12 per comment
+    # delivered one by one.
     statements = [q["sql"] for q in queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
     assert len(statements) <= 7, "\n".join(sql[:120] for sql in statements)
     delivered = SyncEvent.objects.filter(state=SyncState.DELIVERED).order_by("pk")
@@ -131,9 +131,7 @@ def test_it_delivers_twenty_due_comments_with_one_message_and_seven_statements(
     assert dq2.last_synced_at is not None
 
 
-def test_it_delivers_a_long_queue_batch_after_batch_and_hands_on_the_rest(
-    dq2, jira_sim, published
-):
+def test_it_delivers_a_long_queue_batch_after_batch_and_hands_on_the_rest(dq2, jira_sim, published):
     per_message = BATCH * sync.DELIVERY_ROUNDS
     events = queue_comments(dq2, per_message + 5)
     sync.enqueue_next(events[0].remote_issue)
