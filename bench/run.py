@@ -1,6 +1,6 @@
 """`make bench`: the anomaly pages beside their floors, printed and written to RESULTS.md.
 
-    python bench/run.py [--scale small|1m] [--rounds 25]
+    python bench/run.py [--scale small|1m] [--rounds 25] [--only sync,latency]
 
 small = 100,000 anomalies (a few minutes), 1m = 1,000,000. Each scale has its own Postgres
 database (BENCH_DATABASE_URL's server, database bench_wc / bench_wc_1m), seeded once by
@@ -23,7 +23,9 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("BENCH_DATABASE_SERVER", "postgres://postgres@127.0.0.1:5432")
 SCALES = {"small": (100_000, "bench_wc"), "1m": (1_000_000, "bench_wc_1m")}
-SYNC_EVENTS = {"small": 500, "1m": 2_000}
+SYNC_EVENTS = {"small": 5_000, "1m": 5_000}
+LATENCY_RUNS = 60
+PARTS = ("pages", "refresh", "sync", "latency")
 WORKERS = 4
 
 
@@ -127,6 +129,49 @@ def run_sync(env: dict, workers: int, events: int) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def run_latency(env: dict, runs: int) -> dict:
+    """bench/latency.py: gunicorn, one worker process and the simulator on a claimed Redis
+    database."""
+    import json
+
+    from tests.redis_broker import SHARED_REDIS, claim_redis_db
+
+    host, port_number = SHARED_REDIS[:2]
+    broker = f"redis://{host}:{port_number}/{claim_redis_db()}"
+    env = {**env, "CELERY_BROKER_URL": broker, "JIRA_ALLOW_INSECURE_LOOPBACK": "1"}
+    sim_port, web_port = free_port(), free_port()
+    sim = subprocess.Popen(
+        [sys.executable, "bench/seeded_jira.py", "--port", str(sim_port), "--issues",
+         str(2 * runs + 10)],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    server = serve(env, web_port)
+    try:
+        assert sim.stdout.readline().strip() == "ready"
+        done = subprocess.run(
+            [sys.executable, "bench/latency.py", f"http://127.0.0.1:{sim_port}", broker,
+             f"http://127.0.0.1:{web_port}", str(runs)],
+            cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "qualytics_jira.settings"},
+            check=True, capture_output=True, text=True,
+        )  # fmt: skip
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        sim.terminate()
+        sim.wait(timeout=10)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def latency_lines(latency: dict) -> list[str]:
+    return [
+        f"| acknowledge → comment at Jira, p50 ({latency['runs']} runs, one at a time) | "
+        f"{latency['p50']:.1f} ms | {latency['floor_p50']:.1f} ms | "
+        f"{latency['p50'] / latency['floor_p50']:.2f}× |",
+        f"| acknowledge → comment at Jira, p99 | {latency['p99']:.1f} ms | "
+        f"{latency['floor_p99']:.1f} ms | {latency['p99'] / latency['floor_p99']:.2f}× |",
+    ]
+
+
 def sync_lines(results: list[dict]) -> list[str]:
     return [
         f"| sync, {r['workers']} worker process{'es' if r['workers'] > 1 else ''}, "
@@ -163,7 +208,13 @@ def refresh_lines(refresh: dict) -> list[str]:
 
 
 def write_results(
-    scale: str, anomalies: int, measures: list, refresh: dict, sync: list, seconds: float
+    scale: str,
+    anomalies: int,
+    measures: list,
+    refresh: dict,
+    sync: list,
+    latency: dict,
+    seconds: float,
 ) -> None:
     lines = [
         f"# Benchmark results ({scale}: {anomalies:,} anomalies)",
@@ -189,13 +240,17 @@ def write_results(
         "",
         "Refresh: the product's refresh (one process) beside a plain `requests` loop of the "
         "same JQL searches on one kept-alive session, same simulator. Sync: Celery workers "
-        "(prefork, Redis broker) delivering queued comments, beside the same number of threads "
-        "posting the same comments on kept-alive sessions.",
+        "(prefork, Redis broker) delivering queued comments handed over one message per issue, "
+        "beside the same number of threads posting the same comments on kept-alive sessions "
+        "(run before and after the workers; the mean). Latency: an acknowledge POST to "
+        "gunicorn until the comment reaches the simulator, one worker process, beside one "
+        "broker hop + one POST on a kept-alive session, alternating, one at a time.",
         "",
         "| measure | now | floor | ratio |",
         "|---|---|---|---|",
         *refresh_lines(refresh),
         *sync_lines(sync),
+        *latency_lines(latency),
     ]
     (ROOT / "bench" / "RESULTS.md").write_text("\n".join(lines) + "\n")
 
@@ -204,9 +259,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=SCALES, default="small")
     parser.add_argument("--rounds", type=int, default=25, help="requests per client per page")
+    parser.add_argument(
+        "--only", default=",".join(PARTS), help=f"comma-separated parts of {PARTS}; "
+        "bench/RESULTS.md is written only when every part runs",
+    )  # fmt: skip
     args = parser.parse_args()
+    parts = set(args.only.split(","))
     anomalies, database = SCALES[args.scale]
-    env = bench_env(ensure_database(database))
+    # BENCH_DATABASE: another database name, so two people benchmarking on one server do
+    # not share (and rewrite) each other's rows.
+    env = bench_env(ensure_database(os.environ.get("BENCH_DATABASE", database)))
     os.environ.update(env)
     started = time.perf_counter()
     subprocess.run(
@@ -217,13 +279,39 @@ def main() -> None:
     import django
 
     django.setup()
+    measures = run_pages(env, anomalies, args.rounds) if "pages" in parts else []
+    refresh = None
+    if "refresh" in parts:
+        print("\nrefresh of 10,000 links:")
+        refresh = run_refresh(env, 10_000)
+        for line in refresh_lines(refresh):
+            print(line)
+    sync = []
+    for workers in (1, 4) if "sync" in parts else ():
+        print(f"\nsync with {workers} worker process(es):")
+        sync.append(run_sync(env, workers, SYNC_EVENTS[args.scale]))
+        print(sync_lines(sync[-1:])[0])
+    latency = None
+    if "latency" in parts:
+        print("\nacknowledge → comment at Jira (Redis broker, one worker process):")
+        latency = run_latency(env, LATENCY_RUNS)
+        for line in latency_lines(latency):
+            print(line)
+    print(f"\nmachine: {machine()}")
+    if parts >= set(PARTS):
+        seconds = time.perf_counter() - started
+        write_results(args.scale, anomalies, measures, refresh, sync, latency, seconds)
+        print("\nwritten: bench/RESULTS.md")
+
+
+def run_pages(env: dict, anomalies: int, rounds: int) -> list:
     from bench import pages
 
     port = free_port()
     server = serve(env, port)
     try:
         print(f"pages at {anomalies:,} anomalies (p50 / p95 under 4 clients):")
-        measures = pages.run(f"http://127.0.0.1:{port}", args.rounds)
+        measures = pages.run(f"http://127.0.0.1:{port}", rounds)
     finally:
         server.terminate()
         server.wait(timeout=10)
@@ -235,17 +323,7 @@ def main() -> None:
             f"{m.label:<44} {m.p50:7.1f}  {m.floor_p50:7.1f}  {r50:5.1f}× "
             f"{m.p95:7.1f}  {m.floor_p95:7.1f}  {r95:5.1f}×"
         )
-    print("\nrefresh of 10,000 links:")
-    refresh = run_refresh(env, 10_000)
-    for line in refresh_lines(refresh):
-        print(line)
-    sync = []
-    for workers in (1, 4):
-        print(f"\nsync with {workers} worker process(es):")
-        sync.append(run_sync(env, workers, SYNC_EVENTS[args.scale]))
-        print(sync_lines(sync[-1:])[0])
-    write_results(args.scale, anomalies, measures, refresh, sync, time.perf_counter() - started)
-    print("\nwritten: bench/RESULTS.md")
+    return measures
 
 
 if __name__ == "__main__":

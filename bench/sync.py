@@ -1,5 +1,10 @@
 """Sync measure: events delivered per second by N Celery worker processes, beside a plain
-`requests` loop posting the same comments with N threads on kept-alive sessions.
+`requests` loop posting the same comments (same body, same entity property) with N threads
+on kept-alive sessions. The floor runs just before and just after the workers (its rate is
+the mean of the two), so a change in the machine's load shows in both.
+
+The events are handed to the workers the way a bulk action hands them: one message per Jira
+issue, for the head of its queue (integrations/services/batching.py).
 
     python bench/sync.py <simulator url> <redis broker url> <workers> <events>
 
@@ -13,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +37,8 @@ from django.utils import timezone  # noqa: E402
 
 from anomalies.models import Anomaly  # noqa: E402
 from bench.refresh import point_integration_at  # noqa: E402
-from integrations import outbound  # noqa: E402
+from integrations.jira import adf  # noqa: E402
+from integrations.jira.connector import NOTE_PROPERTY  # noqa: E402
 from integrations.models import (  # noqa: E402
     SyncEvent,
     SyncQueue,
@@ -39,7 +46,7 @@ from integrations.models import (  # noqa: E402
     TicketLink,
     remote_issue_key,
 )
-from integrations.services.sync import enqueue_deliveries  # noqa: E402
+from integrations.services.sync import enqueue_next  # noqa: E402
 from simulators.jira import SimulatorControl  # noqa: E402
 from simulators.jira.seed import DEFAULT_EMAIL, DEFAULT_TOKEN  # noqa: E402
 
@@ -87,8 +94,9 @@ def prepare(sim_url: str, events: int) -> list[int]:
     return [event.pk for event in created]
 
 
-def worker(env: dict, concurrency: int) -> subprocess.Popen:
+def worker(env: dict, concurrency: int, include: str = "") -> subprocess.Popen:
     argv = [sys.executable, "-m", "celery", "-A", "qualytics_jira", "worker", "--pool", "prefork"]
+    argv += ["--include", include] if include else []
     argv += ["--concurrency", str(concurrency), "--loglevel", "WARNING", "-Q", "celery"]
     argv += ["--without-heartbeat", "--without-gossip", "--without-mingle"]
     argv += ["--hostname", f"bench-{os.getpid()}@%h"]
@@ -108,22 +116,46 @@ def stop(process: subprocess.Popen) -> None:
 
 
 def delivered(ids: list[int]) -> int:
-    return SyncEvent.objects.filter(pk__in=ids, state=SyncState.DELIVERED).count()
+    # The bench's events have consecutive ids (bulk_create in one database nobody else uses).
+    between = {"pk__gte": ids[0], "pk__lte": ids[-1]}
+    return SyncEvent.objects.filter(**between, state=SyncState.DELIVERED).count()
+
+
+def hand_heads_to_workers(ids: list[int]) -> int:
+    """One message per Jira issue, like a bulk action; returns how many."""
+    issues = sorted(
+        set(
+            SyncEvent.objects.filter(pk__gte=ids[0], pk__lte=ids[-1]).values_list(
+                "remote_issue", flat=True
+            )
+        )
+    )
+    for remote_issue in issues:
+        enqueue_next(remote_issue)
+    return len(issues)
 
 
 def floor(sim_url: str, threads: int, events: int) -> float:
     """The same comment posts, `threads` clients each on one kept-alive session."""
     keys = [f"DQ-{number + 4}" for number in range(ISSUES)]
     share = events // threads
+    errors: list[BaseException] = []
 
     def client(offset: int) -> None:
-        with requests.Session() as session:
-            session.auth = (DEFAULT_EMAIL, DEFAULT_TOKEN)
-            for number in range(offset * share, (offset + 1) * share):
-                key = keys[number % ISSUES]
-                body = {"body": outbound.comment_body(f"[bench] floor {number}")}
-                url = f"{sim_url}/rest/api/3/issue/{key}/comment"
-                session.post(url, json=body, timeout=30).raise_for_status()
+        try:
+            with requests.Session() as session:
+                session.auth = (DEFAULT_EMAIL, DEFAULT_TOKEN)
+                for number in range(offset * share, (offset + 1) * share):
+                    key = keys[number % ISSUES]
+                    marker = [{"key": NOTE_PROPERTY, "value": {"event": str(uuid.uuid4())}}]
+                    body = {
+                        "body": adf.text_to_adf(f"[bench] floor {number}"),
+                        "properties": marker,
+                    }
+                    url = f"{sim_url}/rest/api/3/issue/{key}/comment"
+                    session.post(url, json=body, timeout=30).raise_for_status()
+        except BaseException as error:  # a thread's exception would otherwise vanish
+            errors.append(error)
 
     started = time.perf_counter()
     pool = [threading.Thread(target=client, args=(n,)) for n in range(threads)]
@@ -131,6 +163,8 @@ def floor(sim_url: str, threads: int, events: int) -> float:
         thread.start()
     for thread in pool:
         thread.join()
+    if errors:
+        raise SystemExit(f"the floor loop failed: {errors[0]!r}")
     return share * threads / (time.perf_counter() - started)
 
 
@@ -146,20 +180,22 @@ def main() -> None:
     process = worker(env, workers)
     try:
         time.sleep(6)  # the worker starts (its children fork, connect to Redis)
+        floor_before = floor(sim_url, workers, events)
         started = time.perf_counter()
-        enqueue_deliveries(ids)
+        messages = hand_heads_to_workers(ids)
         deadline = started + 300
         while delivered(ids) < len(ids) and time.perf_counter() < deadline:
-            time.sleep(0.5)
+            time.sleep(0.05)
         seconds = time.perf_counter() - started
         done = delivered(ids)
+        floor_after = floor(sim_url, workers, events)
     finally:
         stop(process)
     rate = done / seconds
-    floor_rate = floor(sim_url, workers, events)
     TicketLink.objects.filter(issue_id__startswith=MARK).delete()
-    print(json.dumps({"workers": workers, "events": events, "delivered": done,
-                      "rate": rate, "floor_rate": floor_rate}))  # fmt: skip
+    print(json.dumps({"workers": workers, "events": events, "delivered": done, "rate": rate,
+                      "messages": messages, "floor_rate": (floor_before + floor_after) / 2,
+                      "floor_rates": [floor_before, floor_after]}))  # fmt: skip
 
 
 if __name__ == "__main__":

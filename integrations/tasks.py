@@ -1,5 +1,7 @@
 """Celery tasks: take ids, call one service, own the retry policy. Never take secrets."""
 
+from collections import Counter
+
 from celery import shared_task
 
 from . import metrics, services
@@ -8,12 +10,18 @@ from .services import alerts, health, webhooks
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def deliver_sync_event(event_id: int) -> str:
-    # Retries are scheduled by the service itself (it knows Retry-After and the horizon);
-    # a task that dies mid-send is recovered by the sweeper, which marks the outcome unknown.
-    outcome = services.deliver_sync_event(event_id)
-    metrics.count_delivery_attempt(outcome)
-    return outcome
+def deliver_sync_event(event_id: int, batch: int = 1, rounds: int = 1) -> str:
+    # The event and the due events behind it on its ticket, `batch` at a time for up to
+    # `rounds` batches (the product publishes DELIVERY_BATCH and DELIVERY_ROUNDS; a message
+    # without them delivers one event). Retries are scheduled by the service itself (it
+    # knows Retry-After and the horizon); a task that dies mid-send is recovered by the
+    # sweeper, which marks the outcome unknown.
+    outcomes = services.deliver_sync_events(event_id, limit=batch, rounds=rounds)
+    for outcome in outcomes:
+        metrics.count_delivery_attempt(outcome)
+    if len(outcomes) == 1:
+        return outcomes[0]
+    return ", ".join(f"{count} {outcome}" for outcome, count in Counter(outcomes).items())
 
 
 @shared_task(ignore_result=True)

@@ -16,6 +16,7 @@ from .creating import CreateResult
 from .sync import (
     cancel_pending_events,
     deliver_sync_event,
+    deliver_sync_events,
     queue_sync_events,
     resume_integration,
     retry_sync_event,
@@ -52,6 +53,7 @@ __all__ = [
     "create_ticket",
     "create_ticket_once",
     "deliver_sync_event",
+    "deliver_sync_events",
     "disconnect_integration",
     "host_policy",
     "link_existing_issue",

@@ -2,7 +2,8 @@
 
 A single change publishes one delivery task per event it queues. A bulk action over 1,000
 anomalies would publish 1,000 broker messages, although a worker delivers the events of one
-issue one after the other anyway (each delivery enqueues the next, docs/sync.md). So while a
+issue one after the other anyway, up to DELIVERY_BATCH per message, each batch handing on
+to the next (docs/sync.md, "Batches"). So while a
 batch is open, committed events are only collected; when it closes, the head of each
 touched issue's queue is published: one message per issue. If the broker is down, the
 sweeper finds the events, as always.

@@ -15,8 +15,8 @@ import random
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.db.models import Case, Count, Exists, F, OuterRef, Subquery, Value, When
 from django.utils import timezone
 
 from anomalies.models import HistoryEntry
@@ -134,35 +134,93 @@ def enqueue_deliveries(event_ids: list[int]) -> None:
 
 
 def enqueue_delivery(event_id: int, *, countdown: float | None = None) -> bool:
-    """Hand an event to a worker: the one place that does. A broker outage only delays it:
-    the sweeper finds it."""
-    return publish(DELIVER_TASK, event_id, countdown=countdown)
+    """Hand an event to a worker: the one place that does. The worker delivers it and the
+    due events behind it on its ticket, DELIVERY_BATCH at a time, up to DELIVERY_ROUNDS
+    batches. A broker outage only delays it: the sweeper finds it."""
+    return publish(
+        DELIVER_TASK, event_id, countdown=countdown, batch=DELIVERY_BATCH, rounds=DELIVERY_ROUNDS
+    )
 
 
 # --- delivering ------------------------------------------------------------------------
 
+# How many due events of one remote ticket a worker claims, posts and records at a time,
+# and how many such batches one task delivers before handing the rest to the broker
+# (docs/sync.md, "Batches"). Every broker message carries both; a task called without them
+# (a message published before batches existed) delivers one event.
+DELIVERY_BATCH = 50
+DELIVERY_ROUNDS = 4
+
 
 def deliver_sync_event(event_id: int) -> str:
     """Deliver one event if it is due and first in its issue's queue. Returns the outcome."""
-    event = _claim(event_id)
-    if event is None:
-        return "skipped"
+    return deliver_sync_events(event_id, limit=1)[0]
+
+
+def deliver_sync_events(
+    event_id: int, *, limit: int = DELIVERY_BATCH, rounds: int = 1
+) -> list[str]:
+    """Deliver the event, if it is due and first in its issue's queue, and the due events
+    behind it on the same issue, ``limit`` at a time, for up to ``rounds`` batches; then
+    hand the issue's next head to the broker. Returns one outcome per event tried
+    ("skipped" if none was)."""
+    outcomes: list[str] = []
+    for round_number in range(rounds):
+        delivered, next_head = _deliver_batch(event_id, limit)
+        if round_number and not delivered:
+            break  # the next head cannot be claimed right now: the broker hands it over
+        outcomes += delivered
+        if next_head is None:
+            return outcomes or ["skipped"]
+        event_id = next_head
+    enqueue_delivery(event_id)
+    return outcomes
+
+
+def _deliver_batch(event_id: int, limit: int) -> tuple[list[str], int | None]:
+    """One batch: the event and up to ``limit`` - 1 due events behind it, claimed together,
+    posted in order, recorded together. It stops at the first event that is not delivered;
+    that event gets the usual handling (retry, look again, hold, pause, fail) and the ones
+    behind it go back to the queue unsent. Returns the outcomes and, when the queue may go
+    on at once, the id of its next pending event."""
+    batch = _claim(event_id, limit)
+    if not batch:
+        return [], None
+    delivered: list[tuple[SyncEvent, str]] = []
     try:
-        note_id = _send(event)
-    except CredentialsUnreadable as error:
-        _pause_integration(event, str(error))
-        return "paused"
-    except StillLooking as looking:
-        _look_again_later(event, looking.resend_at)
-        return "looking"
-    except ConnectorError as error:
-        outcome = _handle_failure(event, error)
-        if outcome == "failed":  # a finished event no longer holds up the ones behind it
-            enqueue_next(event.remote_issue)
-        return outcome
-    _mark_delivered(event, note_id)
-    enqueue_next(event.remote_issue)
-    return "delivered"
+        stopped, error = _post_in_order(batch, delivered)
+    except BaseException:
+        # Not a connector's answer (a bug, the worker stopping): what was delivered is
+        # recorded; the event being sent stays "sending", so the sweeper marks its outcome
+        # unknown and it is looked for first; the ones behind it go back unsent.
+        _record_delivered(delivered, batch[len(delivered) + 1 :])
+        raise
+    _record_delivered(delivered, batch[len(delivered) + (stopped is not None) :])
+    outcomes = ["delivered"] * len(delivered)
+    if stopped is not None:
+        outcomes.append(_settle_stopped(stopped, error))
+    if stopped is None or outcomes[-1] == "failed":  # a finished event no longer holds the queue
+        return outcomes, next_pending(batch[0].remote_issue)
+    return outcomes, None
+
+
+def _post_in_order(
+    batch: list[SyncEvent], delivered: list[tuple[SyncEvent, str]]
+) -> tuple[SyncEvent | None, Exception | None]:
+    """Send the batch in order, appending (event, note id) to ``delivered``; returns the
+    event that was not delivered and why, or (None, None)."""
+    try:
+        with pooled_connector_for(batch[0].link.integration) as connector:
+            for event in batch:
+                if delivered and not _lease_held(batch, len(delivered)):
+                    return None, None  # the sweeper took the rest over: it is theirs now
+                try:
+                    delivered.append((event, _send(connector, event)))
+                except (CredentialsUnreadable, StillLooking, ConnectorError) as error:
+                    return event, error
+    except CredentialsUnreadable as error:  # the stored credentials no longer decrypt
+        return batch[0], error
+    return None, None
 
 
 class StillLooking(Exception):
@@ -173,19 +231,114 @@ class StillLooking(Exception):
         self.resend_at = resend_at
 
 
-def _claim(event_id: int) -> SyncEvent | None:
+def _settle_stopped(event: SyncEvent, error: Exception) -> str:
+    """The outcome of the event a batch stopped at, recorded the way a single send's is."""
+    if isinstance(error, CredentialsUnreadable):
+        _pause_integration(event, str(error))
+        return "paused"
+    if isinstance(error, StillLooking):
+        _look_again_later(event, error.resend_at)
+        return "looking"
+    return _handle_failure(event, error)
+
+
+def _claim(event_id: int, limit: int) -> list[SyncEvent]:
+    """Mark the event and up to ``limit`` - 1 due events right behind it as sending: one
+    SELECT and one UPDATE in one transaction; empty if the event may not be sent now."""
     now = timezone.now()
     with transaction.atomic():
-        event = (
-            SyncEvent.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("link__integration", "link__anomaly")
-            .filter(pk=event_id, state=SyncState.PENDING)
-            .first()
+        run = _lock_run(event_id, limit)
+        head = run[0] if run else None
+        if head is None or head.pk != event_id or head.state != SyncState.PENDING:
+            return []  # finished, being sent, or locked by another worker right now
+        # One ticket, one integration: loaded (and its credentials decrypted) once.
+        integration = TicketingIntegration.objects.get(pk=head.link.integration_id)
+        for event in run:
+            event.link.integration = integration
+        if not _ready(head, now):
+            return []
+        batch = [head]
+        if not head.outcome_unknown:  # an unknown outcome is looked for alone
+            batch += _followers(run[1:], now)
+        SyncEvent.objects.filter(pk__in=[event.pk for event in batch]).update(
+            state=SyncState.SENDING, sending_since=now, attempts=F("attempts") + 1
         )
-        if event is None or not _ready(event, now):
-            return None
-        event.start_sending(at=now)
-    return event
+    for event in batch:
+        event.state, event.sending_since, event.attempts = (
+            SyncState.SENDING,
+            now,
+            event.attempts + 1,
+        )
+    return batch
+
+
+def _lock_run(event_id: int, limit: int) -> list[SyncEvent]:
+    """The unfinished events of the event's ticket from the event on, at most ``limit``,
+    locked, each with its ``position`` among them (1 = the event itself; a row locked
+    elsewhere is skipped, which leaves a gap in the positions), whether an unfinished event
+    is ahead of the event (``waits_behind``), and whether the ticket has refusals counted
+    (``refused_before``). skip_locked: a worker never waits for a row while holding one."""
+    ticket = SyncEvent.objects.filter(pk=event_id).values("remote_issue")[:1]
+    same_ticket = SyncEvent.objects.unfinished().filter(remote_issue=OuterRef("remote_issue"))
+    position = (
+        same_ticket.filter(pk__gte=event_id, pk__lte=OuterRef("pk"))
+        .order_by()
+        .values("remote_issue")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    refused = SyncQueue.objects.filter(remote_issue=OuterRef("remote_issue"), forbidden_count__gt=0)
+    return list(
+        SyncEvent.objects.select_for_update(skip_locked=True, of=("self",))
+        .select_related("link")  # the integration is read once, for the head (_claim)
+        .filter(remote_issue=Subquery(ticket), state__in=UNFINISHED, pk__gte=event_id)
+        .annotate(
+            position=Subquery(position),
+            waits_behind=Exists(same_ticket.filter(pk__lt=event_id)),
+            refused_before=Exists(refused),
+        )
+        .order_by("pk")[:limit]
+    )
+
+
+def _followers(run: list[SyncEvent], now: datetime) -> list[SyncEvent]:
+    """The events right behind the head that can go out with it: the run stops at the first
+    one that is locked elsewhere, being sent, not due, waiting for a look, or whose link
+    was removed or broke (each of those is sent later as the head of its own run)."""
+    followers = []
+    for position, event in enumerate(run, start=2):
+        if event.position != position or not _goes_with_head(event, now):
+            break
+        followers.append(event)
+    return followers
+
+
+def _goes_with_head(event: SyncEvent, now: datetime) -> bool:
+    link = event.link
+    due = event.state == SyncState.PENDING and (
+        event.next_attempt_at is None or event.next_attempt_at <= now
+    )
+    return due and not (link.removed_at or link.broken_reason or event.outcome_unknown)
+
+
+def _lease_held(batch: list[SyncEvent], sent: int) -> bool:
+    """Whether the rest of the batch is still this worker's to send. A claim is a lease of
+    SYNC_SENDING_STALE_SECONDS, after which the sweeper hands the events to another worker
+    as "outcome unknown". A batch that has used a quarter of it (a slow remote) renews it
+    for the events still to send, and stops if the sweeper took them already."""
+    claimed_at = batch[0].sending_since
+    now = timezone.now()
+    if now < claimed_at + timedelta(seconds=settings.SYNC_SENDING_STALE_SECONDS / 4):
+        return True
+    rest = batch[sent:]
+    renewed = SyncEvent.objects.filter(
+        pk__in=[event.pk for event in rest], state=SyncState.SENDING, sending_since=claimed_at
+    ).update(sending_since=now)
+    if renewed != len(rest):
+        return False
+    for event in batch:
+        event.sending_since = now
+    return True
 
 
 def _ready(event: SyncEvent, now: datetime) -> bool:
@@ -204,21 +357,20 @@ def _ready(event: SyncEvent, now: datetime) -> bool:
     if integration.rate_limited_until and integration.rate_limited_until > now:
         _postpone(event, integration.rate_limited_until)
         return False
-    return not SyncEvent.objects.ahead_of(event).exists()
+    return not event.waits_behind  # annotated by _lock_run
 
 
-def _send(event: SyncEvent) -> str:
+def _send(connector, event: SyncEvent) -> str:
     link = event.link
     marker = str(event.uuid)
-    with pooled_connector_for(link.integration) as connector:
-        if event.outcome_unknown:
-            found = connector.find_note(link.issue_key, marker)
-            if found:
-                return found
-            resend_at = resend_allowed_at(event)
-            if resend_at > timezone.now():
-                raise StillLooking(resend_at)
-        return connector.post_note(link.issue_key, event.body, marker=marker)
+    if event.outcome_unknown:
+        found = connector.find_note(link.issue_key, marker)
+        if found:
+            return found
+        resend_at = resend_allowed_at(event)
+        if resend_at > timezone.now():
+            raise StillLooking(resend_at)
+    return connector.post_note(link.issue_key, event.body, marker=marker)
 
 
 def resend_allowed_at(event: SyncEvent) -> datetime:
@@ -241,22 +393,88 @@ def _look_again_later(event: SyncEvent, resend_at: datetime) -> None:
     enqueue_delivery(event.pk, countdown=(resend_at - timezone.now()).total_seconds())
 
 
-def _mark_delivered(event: SyncEvent, note_id: str) -> None:
+def _record_delivered(delivered: list[tuple[SyncEvent, str]], unsent: list[SyncEvent]) -> None:
+    """One transaction for a batch: the delivered events (one UPDATE), their history lines
+    (one INSERT), and the claimed events that were not sent back to the queue (one UPDATE;
+    not "outcome unknown": they never left)."""
+    if not delivered and not unsent:
+        return
     now = timezone.now()
     with transaction.atomic():
-        # The link's `last_synced_at` is left alone: it says when its status was read, and
-        # the page says "status read …" beside the badge; the delivery has its own time.
-        event.mark_delivered(note_id, at=now)
-        record_history(
-            event.link.anomaly,
+        if delivered:
+            _mark_delivered([event for event, _ in delivered], [note for _, note in delivered], now)
+        if unsent:
+            _release(unsent)
+    if delivered and delivered[0][0].refused_before:
+        # The remote accepts this ticket again. Outside the transaction above: a queue row is
+        # never locked while this worker waits for an anomaly row (a change holds them the
+        # other way).
+        SyncQueue.objects.filter(
+            remote_issue=delivered[0][0].remote_issue, forbidden_count__gt=0
+        ).update(forbidden_count=0, forbidden_at=None, forbidden_reason="", forbidden_project="")
+
+
+def _mark_delivered(events: list[SyncEvent], note_ids: list[str], now: datetime) -> None:
+    for event, note_id in zip(events, note_ids, strict=True):
+        event.state, event.delivered_at = SyncState.DELIVERED, now
+        event.jira_comment_id, event.sending_since, event.last_error = str(note_id), None, ""
+    # The links' `last_synced_at` is left alone: it says when their status was read, and
+    # the page says "status read …" beside the badge; a delivery has its own time.
+    _write_delivered(events, now)
+    HistoryEntry.objects.bulk_create(
+        HistoryEntry(
+            anomaly_id=event.link.anomaly_id,
             action="sync_delivered",
-            summary=f"{event.label} posted to {ticket_words(event.link)}",
+            summary=f"{event.label} posted to {ticket_words(event.link)}"[:500],
+            created_at=now,
         )
-    # The remote accepts this ticket again. Outside the transaction above: a queue row is never
-    # locked while this worker waits for an anomaly row (a change holds them the other way).
-    SyncQueue.objects.filter(remote_issue=event.remote_issue, forbidden_count__gt=0).update(
-        forbidden_count=0, forbidden_at=None, forbidden_reason="", forbidden_project=""
+        for event in events
     )
+
+
+def _write_delivered(events: list[SyncEvent], now: datetime) -> None:
+    """One UPDATE: every event delivered at ``now``, each with its own note id. On
+    PostgreSQL `UPDATE … FROM (VALUES …)`; elsewhere a CASE on the note id (Django's
+    `bulk_update` builds a CASE per column, which cost more than the statement itself)."""
+    if connection.vendor != "postgresql":
+        note_for = Case(*(When(pk=e.pk, then=Value(e.jira_comment_id)) for e in events))
+        SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(
+            state=SyncState.DELIVERED,
+            delivered_at=now,
+            sending_since=None,
+            last_error="",
+            jira_comment_id=note_for,
+        )
+        return
+    quote = connection.ops.quote_name
+    params: list = [SyncState.DELIVERED, now]
+    for event in events:
+        params += [event.pk, event.jira_comment_id]
+    rows = ", ".join(["(%s::bigint, %s)"] * len(events))
+    # The table name comes from the model; every value is a bound parameter.
+    sql = (
+        f"UPDATE {quote(SyncEvent._meta.db_table)} AS t SET state = %s, "  # noqa: S608
+        "delivered_at = %s, sending_since = NULL, last_error = '', jira_comment_id = v.note "
+        f"FROM (VALUES {rows}) AS v(id, note) WHERE t.id = v.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+def _release(events: list[SyncEvent]) -> None:
+    """Claimed, never sent: pending again as they were. Only rows still under this claim (a
+    sweeper that took them over owns them now)."""
+    SyncEvent.objects.filter(
+        pk__in=[event.pk for event in events],
+        state=SyncState.SENDING,
+        sending_since=events[0].sending_since,
+    ).update(state=SyncState.PENDING, sending_since=None, attempts=F("attempts") - 1)
+    for event in events:
+        event.state, event.sending_since, event.attempts = (
+            SyncState.PENDING,
+            None,
+            event.attempts - 1,
+        )
 
 
 def _handle_failure(event: SyncEvent, error: ConnectorError) -> str:
@@ -429,9 +647,13 @@ def _fail(event: SyncEvent, reason: str) -> None:
 
 
 def enqueue_next(remote_issue: str) -> None:
-    following = SyncEvent.objects.waiting_on(remote_issue).values_list("pk", flat=True).first()
+    following = next_pending(remote_issue)
     if following:
         enqueue_delivery(following)
+
+
+def next_pending(remote_issue: str) -> int | None:
+    return SyncEvent.objects.waiting_on(remote_issue).values_list("pk", flat=True).first()
 
 
 # --- sweeping, cancelling, retrying, resuming ---------------------------------------------
