@@ -31,16 +31,25 @@ class IntegrationsConfig(AppConfig):
         load_publishing_transport()
 
 
+def _reaches_tickets(change) -> bool:
+    """Only the changes a ticket hears of (not an ingestion: a new anomaly has no links)."""
+    from .models import ChangeKind
+
+    return change.kind in ChangeKind.values
+
+
 def _queue_sync_events(sender, change, **kwargs) -> None:
     from .services import queue_sync_events
 
-    queue_sync_events(change)
+    if _reaches_tickets(change):
+        queue_sync_events(change)
 
 
 def _hold_missed_events(sender, change, **kwargs) -> None:
     from .services.reconnect import hold_missed_events
 
-    hold_missed_events(change)
+    if _reaches_tickets(change):
+        hold_missed_events(change)
 
 
 def _queue_many(sender, changes, **kwargs) -> None:

@@ -37,7 +37,10 @@ def _rule_form(request, rule: TicketRule):
     form = TicketRuleForm(request.POST or None, instance=rule)
     preview, preview_error = _preview(request, rule)
     if request.method == "POST" and "preview" not in request.POST and form.is_valid():
-        saved = form.save()
+        saved = form.save(commit=False)
+        saved.take_over(request.user)  # an orphaned rule becomes its editor's
+        saved.save()
+        form.save_m2m()
         messages.success(request, f"Rule “{saved.name}” saved.")
         return redirect("rules:list")
     context = {"form": form, "rule": rule, "preview": preview, "preview_error": preview_error}
@@ -69,6 +72,7 @@ def dry_run(request, pk: int):
 def toggle_paused(request, pk: int):
     rule = get_object_or_404(TicketRule, pk=pk)
     rule.paused = not rule.paused
-    rule.save(update_fields=["paused"])
+    taken = not rule.paused and rule.take_over(request.user)  # resuming an orphan: yours
+    rule.save(update_fields=["paused", "owner"] if taken else ["paused"])
     messages.success(request, f"Rule “{rule.name}” {'paused' if rule.paused else 'resumed'}.")
     return redirect("rules:list")

@@ -24,8 +24,9 @@ from integrations.services import NewTicket, TicketError, create_ticket_once, li
 from integrations.services.connection import connected_integration
 
 from .. import texts
-from ..matching import TemplateRefused, priority_for, render
+from ..matching import TemplateRefused, render
 from ..models import ActionState, RuleAction, RuleGroup, TicketRule
+from ..ticket_fields import TicketFieldsRefused, out_of_date, spec_for, ticket_values
 from .budget import take_budget_token
 from .deciding import comment_recurrence
 
@@ -44,6 +45,9 @@ def execute_rule_action(action_id: int) -> str:
     action = _claim(action_id)
     if not isinstance(action, RuleAction):
         return action
+    if action.rule.owner_id is None:  # nobody to act for: the rule waits to be taken over
+        _fail(action, texts.ORPHANED)
+        return "failed"
     try:
         if action.kind == Kind.CREATE:
             _create(action)
@@ -51,7 +55,7 @@ def execute_rule_action(action_id: int) -> str:
             _link(action)
     except TicketError as error:
         return _after_failure(action, error)
-    except TemplateRefused as error:
+    except (TemplateRefused, TicketFieldsRefused) as error:
         _fail(action, str(error))
         return "failed"
     return "done"
@@ -63,7 +67,7 @@ def _claim(action_id: int) -> RuleAction | str:
     with transaction.atomic():
         action = (
             RuleAction.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("rule", "anomaly__datastore", "anomaly__container")
+            .select_related("rule__owner", "anomaly__datastore", "anomaly__container")
             .filter(pk=action_id, state=ActionState.PENDING)
             .first()
         )
@@ -94,20 +98,19 @@ def _wait_before_sending(integration: TicketingIntegration, now) -> float:
 
 
 def _create(action: RuleAction) -> None:
-    rule, anomaly = action.rule, action.anomaly
-    # The template's choices by the create form's field names (the connector maps them).
-    choices = {
-        "issue_type": rule.issue_type_id,
-        "priority": priority_for(rule, anomaly.weight),
-        "labels": tuple(rule.label_list),
-        "assignee": rule.assignee_account_id,
-    }
+    rule, anomaly, integration = action.rule, action.anomaly, action.integration
+    stale = out_of_date(rule, integration)
+    if stale:
+        raise TicketFieldsRefused({"ticket_fields": stale})
+    # The rule's fields (and its weight band's) by the create form's field names: the
+    # connector sends them as its own form would (custom fields through ``spec``).
     issue = NewTicket(
-        scope=rule.project_key or action.integration.default_project_key,
+        scope=rule.ticket_scope or integration.default_project_key,
         summary=render(rule.summary_template, anomaly, rule)[:255]
         or f"{anomaly.get_anomaly_type_display()} anomaly on {anomaly.container.name}",
         description=render(rule.description_template, anomaly, rule),
-        values={name: value for name, value in choices.items() if value},
+        values=ticket_values(rule, anomaly.weight),
+        spec=spec_for(rule),
     )
     # The same token on every attempt: a retry after a crash finds the issue by its marker.
     result = create_ticket_once(

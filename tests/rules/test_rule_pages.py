@@ -20,7 +20,7 @@ def test_it_refuses_members(client, member_author):
     assert client.post(reverse("rules:new"), {"name": "x"}).status_code == HTTPStatus.FORBIDDEN
 
 
-def test_it_saves_a_new_rule_paused_for_its_owner(client, manager, warehouse):
+def test_it_saves_a_new_rule_paused_for_its_owner(client, manager, warehouse, jira_integration):
     client.force_login(manager)
     response = client.post(
         reverse("rules:new"),
@@ -31,16 +31,18 @@ def test_it_saves_a_new_rule_paused_for_its_owner(client, manager, warehouse):
             "trigger": "ingested",
             "datastores": [warehouse.pk],
             "action": "create",
-            "issue_type_id": "10001",
+            "ticket_fields": '{"issue_type": "10001", "labels": "dq, nightly"}',
             "summary_template": "{{ checks }} in {{ container }}",
             "min_weight": 0,
-            "priority_bands": "[]",
+            "priority_bands": '[{"min_weight": 50, "values": {"priority": "2"}}]',
             "cooldown_hours": 24,
         },
     )
     assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:2000]
     rule = TicketRule.objects.get()
     assert (rule.owner, rule.paused) == (manager, True)
+    assert rule.ticket_fields == {"issue_type": "10001", "labels": ["dq", "nightly"]}
+    assert (rule.ticket_connector, rule.ticket_scope) == ("jira", "DQ")
     assert "Nightly nulls" in client.get(reverse("rules:list")).content.decode()
 
 
@@ -53,7 +55,7 @@ def test_it_shows_a_bad_template_as_the_fields_error(client, manager):
             "position": 1,
             "trigger": "ingested",
             "action": "create",
-            "issue_type_id": "10001",
+            "ticket_fields": '{"issue_type": "10001"}',
             "summary_template": "{% debug %}",
             "min_weight": 0,
             "priority_bands": "[]",

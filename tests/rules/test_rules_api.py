@@ -22,14 +22,19 @@ NEW_RULE = {
     "position": 1,
     "trigger": "ingested",
     "action": "create",
-    "issue_type_id": "10001",
-    "project_key": "DQ",
+    "ticket_fields": {"project": "DQ", "issue_type": "10001", "labels": ["dq"]},
     "summary_template": "{{ checks }} in {{ container }}",
-    "priority_bands": [{"min_weight": 50, "priority_id": "2"}],
+    "priority_bands": [{"min_weight": 50, "values": {"priority": "2"}}],
     "container_pattern": "ord*",
     "min_weight": 0,
     "cooldown_hours": 12,
 }
+
+
+@pytest.fixture(autouse=True)
+def jira(jira_integration):
+    """Rules that create are checked against the connected system's create form."""
+    return jira_integration
 
 
 def test_it_lets_a_manager_create_a_rule_that_starts_paused(client, manager, warehouse):
@@ -39,7 +44,9 @@ def test_it_lets_a_manager_create_a_rule_that_starts_paused(client, manager, war
     assert response.status_code == HTTPStatus.CREATED, response.json()
     body = response.json()
     assert (body["paused"], body["datastores"], body["owner"]) == (True, [warehouse.pk], "manager")
-    assert body["priority_bands"] == [{"min_weight": 50, "priority_id": "2"}]
+    assert body["priority_bands"] == [{"min_weight": 50, "values": {"priority": "2"}}]
+    assert body["ticket_fields"] == {"project": "DQ", "issue_type": "10001", "labels": ["dq"]}
+    assert (body["ticket_connector"], body["ticket_scope"]) == ("jira", "DQ")
 
 
 def test_it_refuses_members(client, member_author):
