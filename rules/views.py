@@ -19,7 +19,7 @@ from .services import dry_run_rule, preview_rule
 
 @manager_required
 def rule_list(request):
-    rules = TicketRule.objects.prefetch_related("datastores")
+    rules = TicketRule.objects.select_related("owner").prefetch_related("datastores")
     return render(request, "rules/rule_list.html", {"rules": rules})
 
 
