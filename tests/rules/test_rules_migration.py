@@ -12,7 +12,7 @@ from rules.models import TicketRule
 
 from .support import drain, ingest
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 BEFORE = [("rules", "0001_initial_ticket_rules")]
 AFTER = [("rules", "0003_connector_neutral_ticket_fields")]
 
