@@ -168,6 +168,26 @@ def _tags(value: Any, *, remote_name: str, label: str) -> list[str]:
     return tags
 
 
+def form_reference(
+    integration: TicketingIntegration, values: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """What the rule page lists under "Ticket fields": each field the create form takes for
+    the rule's current choices, with its choices. Raises TicketFieldsRefused."""
+    spec = _describe(integration, values)
+    return [
+        {
+            "name": field.name,
+            "label": field.label,
+            "kind": str(field.kind),
+            "required": field.required and field.name != spec.scope_field,
+            "choices": list(field.choices[:50]),
+            "more": max(len(field.choices) - 50, 0),
+        }
+        for field in spec.fields
+        if field.name not in TEMPLATED and field.kind != FieldKind.SEARCH
+    ]
+
+
 def describe_field(field: FormField) -> dict[str, Any]:
     """What sending a field needs later without asking the remote again: how the connector
     maps it (custom fields), and its choices' labels, to show them."""

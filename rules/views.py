@@ -3,6 +3,9 @@ with a preview on a real anomaly, the dry run, pause and resume."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -10,11 +13,13 @@ from django.views.decorators.http import require_POST
 from anomalies.models import Anomaly
 from anomalies.validation import parse_id
 from integrations.access import manager_required
+from integrations.services import connected_integration
 
 from .forms import TicketRuleForm
 from .matching import TemplateRefused
 from .models import TicketRule
 from .services import dry_run_rule, preview_rule
+from .ticket_fields import TicketFieldsRefused, form_reference
 
 
 @manager_required
@@ -43,8 +48,35 @@ def _rule_form(request, rule: TicketRule):
         form.save_m2m()
         messages.success(request, f"Rule “{saved.name}” saved.")
         return redirect("rules:list")
-    context = {"form": form, "rule": rule, "preview": preview, "preview_error": preview_error}
+    context = {
+        "form": form,
+        "rule": rule,
+        "preview": preview,
+        "preview_error": preview_error,
+        **_ticket_form_reference(form, rule),
+    }
     return render(request, "rules/rule_form.html", context)
+
+
+def _ticket_form_reference(form: TicketRuleForm, rule: TicketRule) -> dict:
+    """The connected system's create form, for choosing the rule's ticket fields: its
+    choices follow what the rule chose (Jira: the project's issue types and priorities)."""
+    integration = connected_integration()
+    if integration is None:
+        return {}
+    values = rule.ticket_fields
+    submitted = form.data.get("ticket_fields") if form.is_bound else None
+    if submitted:
+        with contextlib.suppress(ValueError):
+            values = json.loads(submitted)
+    if not isinstance(values, dict):
+        values = {}
+    context = {"ticket_system": integration.connector_class.name}
+    try:
+        context["ticket_form_fields"] = form_reference(integration, values)
+    except TicketFieldsRefused as refused:
+        context["ticket_form_error"] = str(refused)
+    return context
 
 
 def _preview(request, rule: TicketRule):

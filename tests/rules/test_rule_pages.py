@@ -91,3 +91,37 @@ def test_it_lets_managers_manage_rules_in_the_admin(client, manager):
     page = client.get(reverse("admin:rules_ticketrule_changelist"))
     assert page.status_code == HTTPStatus.OK
     assert "In the admin" in page.content.decode()
+
+
+def test_it_lists_the_connected_systems_create_form_fields(client, manager, jira_integration):
+    client.force_login(manager)
+    page = client.get(reverse("rules:new")).content.decode()
+    assert "Ticket fields Jira's create form takes" in page
+    assert "<code>issue_type</code>" in page
+    assert "<code>10001</code> Task" in page
+    assert "<code>priority</code>" in page
+
+
+def test_it_shows_the_create_forms_refusal_beside_the_ticket_fields(
+    client, manager, jira_integration
+):
+    client.force_login(manager)
+    response = client.post(
+        reverse("rules:new"),
+        {
+            "name": "Wrong type",
+            "position": 1,
+            "trigger": "ingested",
+            "action": "create",
+            "ticket_fields": '{"issue_type": "999", "severity": "high"}',
+            "summary_template": "x",
+            "min_weight": 0,
+            "priority_bands": "[]",
+            "cooldown_hours": 24,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "issue_type: Select a valid choice." in page
+    assert "severity: not a field Jira&#x27;s create form takes here" in page
+    assert not TicketRule.objects.exists()

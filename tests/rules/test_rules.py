@@ -253,3 +253,41 @@ def test_it_counts_a_create_the_ticketing_system_refuses_as_a_failure(
     rule.refresh_from_db()
     assert (rule.actions_count, rule.failures_count) == (0, 1)
     assert anomaly.history.filter(summary__startswith=f"Rule “{rule.name}”: Create ticket failed")
+
+
+def test_a_rule_that_creates_needs_a_connected_system_to_choose_fields_from(db):
+    form = TicketRuleForm(
+        {
+            "name": "r",
+            "position": 1,
+            "trigger": "ingested",
+            "action": "create",
+            "ticket_fields": '{"issue_type": "10001"}',
+            "summary_template": "x",
+            "min_weight": 0,
+            "cooldown_hours": 1,
+            "priority_bands": "[]",
+        }
+    )
+    assert not form.is_valid()
+    assert "Connect a ticketing integration first" in form.errors["ticket_fields"][0]
+
+
+def test_a_jira_rule_needs_an_issue_type_and_takes_only_its_projects_priorities(
+    jira_integration,
+):
+    data = {
+        "name": "r",
+        "position": 1,
+        "trigger": "ingested",
+        "action": "create",
+        "ticket_fields": "{}",
+        "summary_template": "x",
+        "min_weight": 0,
+        "cooldown_hours": 1,
+        "priority_bands": '[{"min_weight": 10, "values": {"priority": "77"}}]',
+    }
+    form = TicketRuleForm(data)
+    assert not form.is_valid()
+    assert "Jira's create form needs Issue type." in form.errors["ticket_fields"][0]
+    assert "priority: Select a valid choice." in form.errors["priority_bands"][0]

@@ -90,6 +90,7 @@ def test_it_answers_the_dry_run_and_a_preview(client, manager, orders):
     assert (
         preview.json()["summary"] == f"notNull on customer_id in orders (anomaly {anomalies[0].pk})"
     )
+    assert preview.json()["ticket_fields"] == {"project": "DQ", "issue_type": "10001"}
 
 
 def test_ingestion_answers_which_rule_matched(client, manager, warehouse, orders):
