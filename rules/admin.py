@@ -40,7 +40,14 @@ class TicketRuleAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     )
     list_editable = ("position", "paused")
     filter_horizontal = ("datastores",)
-    readonly_fields = ("owner_display", "dry_run", "actions_count", "failures_count")
+    readonly_fields = (
+        "owner_display",
+        "ticket_connector",
+        "ticket_scope",
+        "dry_run",
+        "actions_count",
+        "failures_count",
+    )
     actions = ["pause", "resume"]
 
     def save_model(self, request, obj, form, change) -> None:

@@ -63,3 +63,12 @@ def test_an_api_edit_of_an_orphaned_rule_makes_the_editor_its_owner(
     assert response.status_code == HTTPStatus.OK, response.json()
     assert (response.json()["owner"], response.json()["paused"]) == ("admin", False)
     assert TicketRule.objects.get().owner == admin
+
+
+def test_the_admin_shows_an_orphaned_rules_owner_by_name(client, admin, manager):
+    rule = make_rule(manager)
+    manager.delete()
+    client.force_login(admin)
+    page = client.get(reverse("admin:rules_ticketrule_change", args=[rule.pk]))
+    assert page.status_code == HTTPStatus.OK
+    assert "manager (deleted user)" in page.content.decode()
