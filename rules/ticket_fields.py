@@ -51,7 +51,7 @@ def check_ticket_fields(
 ) -> CheckedFields:
     """The values and the bands' values, cleaned by the integration's create form (its
     choices read from the remote). Raises TicketFieldsRefused."""
-    spec = _describe(integration, values)
+    spec = describe_create_form_for(integration, values)
     name = integration.connector_class.name
     problems: list[str] = []
     cleaned = _clean_all(spec, values, problems, name=name)
@@ -90,7 +90,9 @@ def check_ticket_fields(
     )
 
 
-def _describe(integration: TicketingIntegration, values: Mapping[str, Any]) -> CreateFormSpec:
+def describe_create_form_for(
+    integration: TicketingIntegration, values: Mapping[str, Any]
+) -> CreateFormSpec:
     """The create form for what the rule chose (dependent choices follow the chosen values,
     as on the Create Ticket page); only clean text goes to the remote."""
     refresh = {k: v for k, v in values.items() if isinstance(v, str) and is_clean_text(v)}
@@ -166,26 +168,6 @@ def _tags(value: Any, *, remote_name: str, label: str) -> list[str]:
             f"{remote_name} {label.lower()} cannot contain spaces: “{spaced[0]}”."
         )
     return tags
-
-
-def form_reference(
-    integration: TicketingIntegration, values: Mapping[str, Any]
-) -> list[dict[str, Any]]:
-    """What the rule page lists under "Ticket fields": each field the create form takes for
-    the rule's current choices, with its choices. Raises TicketFieldsRefused."""
-    spec = _describe(integration, values)
-    return [
-        {
-            "name": field.name,
-            "label": field.label,
-            "kind": str(field.kind),
-            "required": field.required and field.name != spec.scope_field,
-            "choices": list(field.choices[:50]),
-            "more": max(len(field.choices) - 50, 0),
-        }
-        for field in spec.fields
-        if field.name not in TEMPLATED and field.kind != FieldKind.SEARCH
-    ]
 
 
 def describe_field(field: FormField) -> dict[str, Any]:

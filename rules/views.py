@@ -3,9 +3,9 @@ with a preview on a real anomaly, the dry run, pause and resume."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 
+from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -19,7 +19,7 @@ from .forms import TicketRuleForm
 from .matching import TemplateRefused
 from .models import TicketRule
 from .services import dry_run_rule, preview_rule
-from .ticket_fields import TicketFieldsRefused, form_reference
+from .ticket_section import TicketFieldsSection
 
 
 @manager_required
@@ -39,9 +39,13 @@ def edit_rule(request, pk: int):
 
 
 def _rule_form(request, rule: TicketRule):
-    form = TicketRuleForm(request.POST or None, instance=rule)
+    posted = request.POST if request.method == "POST" else None
+    ticket = TicketFieldsSection(connected_integration(), rule, posted)
+    form = TicketRuleForm(_with_ticket_fields(posted, ticket), instance=rule)
+    form.fields["ticket_fields"].widget = forms.HiddenInput()  # chosen in the section below
     preview, preview_error = _preview(request, rule)
-    if request.method == "POST" and "preview" not in request.POST and form.is_valid():
+    saving = posted is not None and not {"preview", "refresh"} & set(posted)
+    if saving and form.is_valid():
         saved = form.save(commit=False)
         saved.take_over(request.user)  # an orphaned rule becomes its editor's
         saved.save()
@@ -51,32 +55,22 @@ def _rule_form(request, rule: TicketRule):
     context = {
         "form": form,
         "rule": rule,
+        "ticket": ticket,
         "preview": preview,
         "preview_error": preview_error,
-        **_ticket_form_reference(form, rule),
     }
     return render(request, "rules/rule_form.html", context)
 
 
-def _ticket_form_reference(form: TicketRuleForm, rule: TicketRule) -> dict:
-    """The connected system's create form, for choosing the rule's ticket fields: its
-    choices follow what the rule chose (Jira: the project's issue types and priorities)."""
-    integration = connected_integration()
-    if integration is None:
-        return {}
-    values = rule.ticket_fields
-    submitted = form.data.get("ticket_fields") if form.is_bound else None
-    if submitted:
-        with contextlib.suppress(ValueError):
-            values = json.loads(submitted)
-    if not isinstance(values, dict):
-        values = {}
-    context = {"ticket_system": integration.connector_class.name}
-    try:
-        context["ticket_form_fields"] = form_reference(integration, values)
-    except TicketFieldsRefused as refused:
-        context["ticket_form_error"] = str(refused)
-    return context
+def _with_ticket_fields(posted, ticket: TicketFieldsSection):
+    """The submitted rule, its ticket_fields taken from the section's inputs."""
+    if posted is None:
+        return None
+    data = posted.copy()
+    chosen = ticket.chosen()
+    if chosen is not None:
+        data["ticket_fields"] = json.dumps(chosen)
+    return data
 
 
 def _preview(request, rule: TicketRule):
