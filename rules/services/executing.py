@@ -22,6 +22,7 @@ from integrations.broker import publish
 from integrations.models import TicketingIntegration, TicketLink
 from integrations.services import NewTicket, TicketError, create_ticket_once, link_existing_issue
 from integrations.services.connection import connected_integration
+from integrations.services.creating import in_flight_limit
 
 from .. import texts
 from ..matching import TemplateRefused, render
@@ -125,6 +126,8 @@ def _create(action: RuleAction) -> None:
 
 @transaction.atomic
 def _created(action: RuleAction, link: TicketLink) -> None:
+    if _finished_elsewhere(action):
+        return
     group = RuleGroup.objects.select_for_update(of=("self",)).get(pk=action.group_id)
     group.creating, group.link, group.done_seen_at = False, link, None
     group.save(update_fields=["creating", "link", "done_seen_at"])
@@ -160,7 +163,20 @@ def _link(action: RuleAction) -> None:
             raise
         key = rule.issue_key.strip().upper()
     with transaction.atomic():
-        _done(action, key, f"linked ticket {key}", "rule_linked")
+        if not _finished_elsewhere(action):
+            _done(action, key, f"linked ticket {key}", "rule_linked")
+
+
+def _finished_elsewhere(action: RuleAction) -> bool:
+    """Whether another worker finished this action meanwhile (locked until this commits):
+    finishing it twice would write its history and count it twice."""
+    state = (
+        RuleAction.objects.select_for_update()
+        .filter(pk=action.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    return state == ActionState.DONE
 
 
 def _done(action: RuleAction, issue_key: str, what: str, history_action: str) -> None:
@@ -226,10 +242,18 @@ def _fail(action: RuleAction, reason: str) -> None:
         )
 
 
+def sending_stale_after() -> timedelta:
+    """How long an action may be "sending" before its worker is taken for dead. Never less
+    than one attempt can last (waiting out another sender of the same create, then its own
+    create and lookups): returned sooner, a live attempt would get a twin."""
+    one_attempt = 2 * in_flight_limit()
+    return max(timedelta(seconds=settings.SYNC_SENDING_STALE_SECONDS), one_attempt)
+
+
 def sweep_rule_actions() -> dict[str, int]:
     """Recover actions whose worker died mid-send, and enqueue every due pending one."""
     now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.SYNC_SENDING_STALE_SECONDS)
+    stale_before = now - sending_stale_after()
     recovered = RuleAction.objects.filter(
         state=ActionState.SENDING, sending_since__lt=stale_before
     ).update(

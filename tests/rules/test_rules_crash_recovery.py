@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from django.conf import settings as django_settings
 
 from integrations.jira.connector import JiraConnector
 from integrations.models import CreateAttempt, TicketLink
@@ -91,7 +90,7 @@ def test_a_new_worker_finds_the_issue_a_killed_worker_created(
     assert action.state == ActionState.SENDING  # the outcome was never committed
     assert execute_rule_action(action.pk) == "skipped"  # still the dead worker's
 
-    time_passes(django_settings.SYNC_SENDING_STALE_SECONDS + 1)
+    time_passes(executing.sending_stale_after().total_seconds() + 1)
     assert sweep_rule_actions()["recovered"] == 1
     assert enqueued == [action.pk]
     assert execute_rule_action(enqueued.pop()) == "done"
@@ -110,3 +109,37 @@ def test_a_new_worker_finds_the_issue_a_killed_worker_created(
     assert RuleGroup.objects.get(rule=rule).link.issue_key == created["key"]
     assert TicketLink.objects.get(anomaly=anomaly).issue_key == created["key"]
     assert anomaly.history.filter(summary__endswith=f"created ticket {created['key']}").exists()
+
+
+def test_a_worker_taken_for_dead_that_finishes_late_records_the_create_once(
+    jira_sim, jira_integration, orders, manager, monkeypatch, enqueued
+):
+    """Worker A is slow, not dead: while it waits for Jira's answer the sweeper gives the
+    action to worker B, which finds the issue by marker and finishes it. When A's answer
+    arrives, A must not write the create (history, counter) a second time."""
+    rule = make_rule(manager, name="Nightly nulls")
+    seeded = {issue["key"] for issue in jira_sim.control.issues()}
+    anomaly = ingest(orders, manager)
+    action = RuleAction.objects.get(rule=rule)
+    create = JiraConnector.create_ticket
+    outcomes = []
+
+    def slow_create(self, draft, *, marker):
+        created = create(self, draft, marker=marker)
+        with monkeypatch.context() as fast:  # meanwhile, worker B (creating nothing)
+            fast.setattr(JiraConnector, "create_ticket", create)
+            time_passes(executing.sending_stale_after().total_seconds() + 1)
+            sweep_rule_actions()
+            outcomes.append(execute_rule_action(enqueued.pop()))
+        return created
+
+    monkeypatch.setattr(JiraConnector, "create_ticket", slow_create)
+    outcomes.insert(0, execute_rule_action(action.pk))  # worker A
+
+    assert outcomes == ["done", "done"]
+    (issue,) = [i for i in jira_sim.control.issues() if i["key"] not in seeded]
+    rule.refresh_from_db()
+    assert rule.actions_count == 1
+    created = anomaly.history.filter(summary=f"Rule “Nightly nulls”: created ticket {issue['key']}")
+    assert created.count() == 1
+    assert TicketLink.objects.filter(anomaly=anomaly).count() == 1
