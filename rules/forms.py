@@ -42,6 +42,13 @@ class TicketRuleForm(forms.ModelForm):
         model = TicketRule
         fields = FIELDS
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # A callable model default (dict, list) makes Django compare with a hidden initial
+        # input the API never sends: compare with the rule itself, so "changed" means changed.
+        for name in ("ticket_fields", "priority_bands"):
+            self.fields[name].show_hidden_initial = False
+
     def clean(self):
         data = super().clean()
         for name in TEMPLATE_FIELDS:
@@ -50,7 +57,7 @@ class TicketRuleForm(forms.ModelForm):
             except TemplateRefused as error:
                 self.add_error(name, str(error))
         action = data.get("action")
-        if action == ActionKind.CREATE and not self.errors:
+        if action == ActionKind.CREATE and not self.errors and self._ticket_fields_to_check():
             self._check_ticket_fields(data)
         if action == ActionKind.LINK and not data.get("issue_key"):
             self.add_error("issue_key", "A rule that links needs the ticket's key, e.g. DQ-12.")
@@ -94,6 +101,16 @@ class TicketRuleForm(forms.ModelForm):
             if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
                 raise forms.ValidationError("Each band's min_weight is a whole number, 0 or more.")
         return bands
+
+    def _ticket_fields_to_check(self) -> bool:
+        """A new rule, new fields, bands or action, or another system connected since the
+        check: pausing or renaming a rule needs no call to the remote (nor that it answers)."""
+        if self.instance.pk is None:
+            return True
+        if {"ticket_fields", "priority_bands", "action"} & set(self.changed_data):
+            return True
+        integration = connected_integration()
+        return integration is None or integration.connector != self.instance.ticket_connector
 
     def _check_ticket_fields(self, data: dict) -> None:
         """Against the connected system's create form; what it found is kept on the rule

@@ -111,3 +111,16 @@ def test_ingestion_answers_which_rule_matched(client, manager, warehouse, orders
     (match,) = response.json()["rule_matches"]
     assert match["rule"] == {"id": rule.pk, "name": "Nightly nulls"}
     assert (match["trigger"], match["action"], match["state"]) == ("ingested", "create", "pending")
+
+
+def test_pausing_a_rule_needs_no_answer_from_the_ticketing_system(client, manager, jira_sim):
+    api = api_client(client, manager)
+    rule_id = api.post(RULES_URL, NEW_RULE).json()["id"]
+    jira_sim.control.add_unavailable(count=50)  # Jira answers 503 to everything now
+    response = api.patch(reverse("rules_api:rule", args=[rule_id]), {"paused": True})
+    assert response.status_code == HTTPStatus.OK, response.json()
+    changed = api.patch(
+        reverse("rules_api:rule", args=[rule_id]), {"ticket_fields": {"issue_type": "10002"}}
+    )
+    assert changed.status_code == HTTPStatus.BAD_REQUEST
+    assert "could not be read" in changed.json()["fields"]["ticket_fields"]
