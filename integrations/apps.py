@@ -32,10 +32,9 @@ class IntegrationsConfig(AppConfig):
 
 
 def _reaches_tickets(change) -> bool:
-    """Only the changes a ticket hears of (not an ingestion: a new anomaly has no links)."""
-    from .models import ChangeKind
-
-    return change.kind in ChangeKind.values
+    """An ingestion reaches no ticket (a new anomaly has no links); any other kind is a
+    ticket change, parsed (and refused when unknown) by the services."""
+    return change.kind != "ingested"
 
 
 def _queue_sync_events(sender, change, **kwargs) -> None:
