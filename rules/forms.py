@@ -109,8 +109,8 @@ class TicketRuleForm(forms.ModelForm):
             return True
         if {"ticket_fields", "priority_bands", "action"} & set(self.changed_data):
             return True
-        integration = connected_integration()
-        return integration is None or integration.connector != self.instance.ticket_connector
+        integration = connected_integration()  # nothing connected: nothing to check against
+        return integration is not None and integration.connector != self.instance.ticket_connector
 
     def _check_ticket_fields(self, data: dict) -> None:
         """Against the connected system's create form; what it found is kept on the rule

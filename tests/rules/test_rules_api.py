@@ -124,3 +124,11 @@ def test_pausing_a_rule_needs_no_answer_from_the_ticketing_system(client, manage
     )
     assert changed.status_code == HTTPStatus.BAD_REQUEST
     assert "could not be read" in changed.json()["fields"]["ticket_fields"]
+
+
+def test_a_rule_can_be_paused_while_nothing_is_connected(client, manager, jira):
+    api = api_client(client, manager)
+    rule_id = api.post(RULES_URL, NEW_RULE).json()["id"]
+    jira.delete()
+    response = api.patch(reverse("rules_api:rule", args=[rule_id]), {"paused": True})
+    assert response.status_code == HTTPStatus.OK, response.json()
