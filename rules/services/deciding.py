@@ -162,11 +162,14 @@ def lock_group(rule: TicketRule, key: str, description: str) -> RuleGroup:
     RuleGroup.objects.bulk_create(
         [RuleGroup(rule=rule, group_key=key, description=description)], ignore_conflicts=True
     )
-    return (
-        RuleGroup.objects.select_for_update(of=("self",))
-        .select_related("link__integration")
-        .get(rule=rule, group_key=key)
-    )
+    group = RuleGroup.objects.select_for_update().get(rule=rule, group_key=key)
+    # The ticket is read after the lock, by a query of its own. Joined into the locking query,
+    # Postgres (read committed) would, after waiting for a worker that just stored the ticket,
+    # re-check the group's new row but keep the join's old, empty side: the group would look
+    # ticketless and a recurrence would open a second ticket.
+    if group.link_id is not None:
+        group.link = TicketLink.objects.select_related("integration").get(pk=group.link_id)
+    return group
 
 
 def group_state(group: RuleGroup, rule: TicketRule, now: datetime | None = None) -> str:
