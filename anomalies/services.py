@@ -33,7 +33,7 @@ class AnomalyChange:
     """What happened to an anomaly, as other apps need to hear it."""
 
     anomaly: Anomaly
-    kind: str  # "acknowledged", "archived", "restored" or "commented"
+    kind: str  # "ingested", "acknowledged", "archived", "restored" or "commented"
     at: datetime
     actor: User
     status: str
@@ -165,9 +165,12 @@ def unassign_anomaly(anomaly: Anomaly, *, by: User, assignee: User) -> Anomaly:
     return anomaly
 
 
-def _change(anomaly: Anomaly, kind: str, actor: User, **extra) -> AnomalyChange:
+def _change(
+    anomaly: Anomaly, kind: str, actor: User, *, at: datetime | None = None, **extra
+) -> AnomalyChange:
     comment = extra.get("comment")
-    at = comment.created_at if comment else anomaly.status_changed_at or timezone.now()
+    if at is None:
+        at = comment.created_at if comment else anomaly.status_changed_at or timezone.now()
     return AnomalyChange(
         anomaly=anomaly, kind=kind, at=at, actor=actor, status=anomaly.status, **extra
     )
@@ -195,6 +198,9 @@ def ingest_anomaly(
     FailedCheck.objects.bulk_create(data["failed_checks"])
     anomaly.tags.set([Tag.objects.get_or_create(name=name)[0] for name in data["tags"]])
     record_history(anomaly, action="ingested", summary="Ingested through the API", actor=by)
+    # Announced like every other change, inside this transaction: what the receivers decide
+    # (the rules' outbox rows) commits with the anomaly or not at all.
+    _announce(_change(anomaly, "ingested", by, at=anomaly.created_at))
     return anomaly
 
 

@@ -1,8 +1,9 @@
 """Signals of the platform.
 
-`anomaly_changed` is the one seam through which other apps (the ticketing integration)
-learn about anomaly changes. It is sent inside the service's transaction, so whatever a
-receiver writes commits or rolls back together with the change itself.
+`anomaly_changed` is the one seam through which other apps (the ticketing integration, the
+ticket rules) learn about anomaly changes, ingestion included (kind "ingested"). It is sent
+inside the service's transaction, so whatever a receiver writes commits or rolls back
+together with the change itself.
 """
 
 from django.db.models.signals import post_save

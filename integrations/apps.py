@@ -37,13 +37,21 @@ class IntegrationsConfig(AppConfig):
         load_publishing_transport()
 
 
+def _reaches_tickets(change) -> bool:
+    """An ingestion reaches no ticket (a new anomaly has no links); any other kind is a
+    ticket change, parsed (and refused when unknown) by the services."""
+    return change.kind != "ingested"
+
+
 def _queue_sync_events(sender, change, **kwargs) -> None:
     from .services import queue_sync_events
 
-    queue_sync_events(change)
+    if _reaches_tickets(change):
+        queue_sync_events(change)
 
 
 def _hold_missed_events(sender, change, **kwargs) -> None:
     from .services.reconnect import hold_missed_events
 
-    hold_missed_events(change)
+    if _reaches_tickets(change):
+        hold_missed_events(change)

@@ -40,13 +40,25 @@ class TicketRuleAdmin(ManagersOnlyMixin, admin.ModelAdmin):
     )
     list_editable = ("position", "paused")
     filter_horizontal = ("datastores",)
-    readonly_fields = ("dry_run", "actions_count", "failures_count")
+    readonly_fields = (
+        "owner_display",
+        "ticket_connector",
+        "ticket_scope",
+        "dry_run",
+        "actions_count",
+        "failures_count",
+    )
     actions = ["pause", "resume"]
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
             obj.owner = request.user
+        obj.take_over(request.user)  # an orphaned rule (owner deleted) becomes its editor's
         super().save_model(request, obj, form, change)
+
+    @admin.display(description="Owner")
+    def owner_display(self, rule: TicketRule) -> str:
+        return rule.owner_display
 
     @admin.display(description="Dry run")
     def dry_run(self, rule: TicketRule) -> str:
@@ -58,6 +70,9 @@ class TicketRuleAdmin(ManagersOnlyMixin, admin.ModelAdmin):
 
     @admin.action(description="Resume the selected rules", permissions=["change"])
     def resume(self, request, queryset) -> None:
+        for orphan in queryset.filter(owner__isnull=True):  # an orphaned rule: yours
+            orphan.take_over(request.user)
+            orphan.save(update_fields=["owner"])
         queryset.update(paused=False)
 
 

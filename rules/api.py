@@ -28,7 +28,11 @@ def rule_json(rule: TicketRule) -> dict[str, Any]:
         "id": rule.pk,
         **data,
         "datastores": [datastore.pk for datastore in rule.datastores.all()],
-        "owner": rule.owner.username,
+        # Read-only: what the check against the create form found.
+        "ticket_connector": rule.ticket_connector,
+        "ticket_scope": rule.ticket_scope,
+        "owner": rule.owner.username if rule.owner else None,
+        "owner_display": rule.owner_display,
         "actions_count": rule.actions_count,
         "failures_count": rule.failures_count,
         "created_at": rule.created_at,
@@ -84,7 +88,9 @@ def rule(request: HttpRequest, rule_id: int):
         current = model_to_dict(found, fields=FIELDS)
         current["datastores"] = [datastore.pk for datastore in current["datastores"]]
         payload = {**current, **read_json(request)}
-        found = _save(TicketRuleForm(_form_data(payload), instance=found), owner=found.owner)
+        # An orphaned rule (its owner deleted) becomes the editor's.
+        owner = found.owner or request.user
+        found = _save(TicketRuleForm(_form_data(payload), instance=found), owner=owner)
     return JsonResponse(rule_json(found))
 
 
@@ -94,6 +100,7 @@ def _form_data(payload: dict[str, Any]) -> dict[str, Any]:
         raise ApiError(HTTPStatus.BAD_REQUEST, "Some values are not valid.", fields=unknown)
     data = dict(payload)
     data["priority_bands"] = json.dumps(data.get("priority_bands") or [])
+    data["ticket_fields"] = json.dumps(data.get("ticket_fields") or {})
     data.setdefault("paused", True)  # a new rule starts paused: dry-run it first
     return data
 

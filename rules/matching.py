@@ -104,11 +104,3 @@ def template_context(anomaly: Anomaly, rule: TicketRule) -> dict:
         ],
         "rule": {"name": rule.name},
     }
-
-
-def priority_for(rule: TicketRule, weight: int) -> str:
-    """The priority id of the highest band the weight reaches ("" when none)."""
-    reached = [band for band in rule.priority_bands if weight >= int(band.get("min_weight", 0))]
-    if not reached:
-        return ""
-    return str(max(reached, key=lambda band: int(band.get("min_weight", 0)))["priority_id"])

@@ -56,15 +56,25 @@ class TicketRule(models.Model):
     )
     # --- what to do ---
     action = models.CharField(max_length=10, choices=ActionKind.choices, default=ActionKind.CREATE)
-    project_key = models.CharField(max_length=50, blank=True)
-    issue_type_id = models.CharField(max_length=32, blank=True)
+    # The ticket's fields, by the names of the connected system's create form (Jira: project,
+    # issue_type, labels, assignee, …; ServiceNow: urgency, impact, category,
+    # assignment_group, …), checked against that form when saved (rules/ticket_fields.py).
+    ticket_fields = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='The create form\'s fields, e.g. {"issue_type": "10001", "labels": ["dq"]}.',
+    )
     priority_bands = models.JSONField(
         default=list,
         blank=True,
-        help_text='[{"min_weight": 80, "priority_id": "1"}, …]: the highest band reached wins.',
+        help_text='[{"min_weight": 80, "values": {"priority": "1"}}, …]: the highest band '
+        "reached adds its values (fields of the create form) to the ticket.",
     )
-    labels = models.CharField(max_length=500, blank=True, help_text="Comma-separated.")
-    assignee_account_id = models.CharField(max_length=128, blank=True)
+    # What the check of ticket_fields found: the connector it was made for, where tickets go
+    # (Jira: the project), and how the chosen fields are sent (custom fields need it).
+    ticket_connector = models.CharField(max_length=20, blank=True, editable=False)
+    ticket_scope = models.CharField(max_length=100, blank=True, editable=False)
+    ticket_form = models.JSONField(default=list, blank=True, editable=False)
     summary_template = models.CharField(max_length=500, blank=True)
     description_template = models.TextField(blank=True)
     issue_key = models.CharField(
@@ -77,7 +87,16 @@ class TicketRule(models.Model):
         "before a new ticket is opened.",
     )
     # Automatic actions are made on behalf of the rule's owner (the create marker is theirs).
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # A deleted owner leaves the rule paused, named by the snapshot, until a Manager resumes
+    # or edits it and so takes it over.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    owner_name = models.CharField(max_length=150, blank=True, editable=False)
     actions_count = models.PositiveIntegerField(default=0, editable=False)
     failures_count = models.PositiveIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -88,6 +107,27 @@ class TicketRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs) -> None:
+        if self.owner is not None:
+            self.owner_name = self.owner.get_username()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "owner_name"}
+        super().save(*args, **kwargs)
+
+    @property
+    def owner_display(self) -> str:
+        """Who made the rule, still readable after their account is deleted."""
+        if self.owner_id is not None:
+            return self.owner_name or str(self.owner)
+        return f"{self.owner_name} (deleted user)" if self.owner_name else "deleted user"
+
+    def take_over(self, user) -> bool:
+        """An orphaned rule becomes ``user``'s (who resumed or edited it). True if taken."""
+        if self.owner_id is not None:
+            return False
+        self.owner = user
+        return True
+
     @property
     def check_rule_type_list(self) -> list[str]:
         return _split(self.check_rule_types)
@@ -95,10 +135,6 @@ class TicketRule(models.Model):
     @property
     def status_list(self) -> list[str]:
         return _split(self.statuses)
-
-    @property
-    def label_list(self) -> list[str]:
-        return _split(self.labels)
 
 
 def _split(text: str) -> list[str]:

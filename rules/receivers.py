@@ -1,13 +1,9 @@
-"""Where rules hear about anomalies: the platform's `anomaly_changed` signal for status
-changes (and ingestion, if it is ever announced there), and the "ingested" history entry
-that ingestion writes last in its transaction. A change heard twice is decided once (one
-RuleAction per rule, anomaly and change)."""
+"""Where rules hear about anomalies: the platform's seam, and only it. `anomaly_changed` says
+an ingestion (kind "ingested") or one status change (a bulk action sends it once per
+anomaly, from the same services). It is sent inside the change's transaction, so each
+decision (a RuleAction, the outbox row) commits with the change or not at all."""
 
 from __future__ import annotations
-
-from django.db.models.signals import post_save
-
-from anomalies.models import HistoryEntry
 
 from .models import Trigger
 
@@ -15,33 +11,48 @@ STATUS_KINDS = ("acknowledged", "archived", "restored")
 
 
 def connect() -> None:
+    from django.db.models.signals import pre_delete
+
     from anomalies.api import register_detail_field
+    from anomalies.models import User
     from anomalies.signals import anomaly_changed
 
     from .api import rule_matches_json
 
     anomaly_changed.connect(on_anomaly_changed, dispatch_uid="rules.on_anomaly_changed")
-    post_save.connect(on_history_entry, sender=HistoryEntry, dispatch_uid="rules.on_ingested")
+    pre_delete.connect(on_user_deleted, sender=User, dispatch_uid="rules.on_owner_deleted")
     register_detail_field("rule_matches", rule_matches_json)
 
 
 def on_anomaly_changed(sender, change, **kwargs) -> None:
-    from .services import apply_rules
-
-    if change.kind == "ingested":
-        apply_rules(change.anomaly, trigger=Trigger.INGESTED, trigger_key="ingested", at=change.at)
-    elif change.kind in STATUS_KINDS:
-        key = f"{change.kind}@{change.at.isoformat()}"
-        apply_rules(change.anomaly, trigger=Trigger.STATUS_CHANGED, trigger_key=key, at=change.at)
+    hear([change])
 
 
-def on_history_entry(sender, instance: HistoryEntry, created: bool, raw=False, **kwargs) -> None:
-    from .services import apply_rules
+def hear(changes) -> None:
+    from .services import active_rules, apply_rules
 
-    if created and not raw and instance.action == "ingested":
+    rules_by_trigger: dict[str, list] = {}
+    for change in changes:
+        if change.kind == "ingested":
+            trigger, key = Trigger.INGESTED, "ingested"
+        elif change.kind in STATUS_KINDS:
+            trigger, key = Trigger.STATUS_CHANGED, f"{change.kind}@{change.at.isoformat()}"
+        else:
+            continue
+        if trigger not in rules_by_trigger:  # read once for a bulk change, not per anomaly
+            rules_by_trigger[trigger] = active_rules(trigger)
         apply_rules(
-            instance.anomaly,
-            trigger=Trigger.INGESTED,
-            trigger_key="ingested",
-            at=instance.created_at,
+            change.anomaly,
+            trigger=trigger,
+            trigger_key=key,
+            at=change.at,
+            rules=rules_by_trigger[trigger],
         )
+
+
+def on_user_deleted(sender, instance, **kwargs) -> None:
+    """A rule acts for its owner; without one it pauses until a Manager takes it over by
+    resuming or editing it (docs/rules.md, "Owners")."""
+    from .services import orphan_rules_of
+
+    orphan_rules_of(instance)

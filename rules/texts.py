@@ -36,3 +36,9 @@ def recurrences_comment(
 
 def by_rule(rule_name: str, what: str) -> str:
     return f"Rule “{rule_name}”: {what}"
+
+
+ORPHANED = (
+    "The rule's owner was deleted, so it acts for nobody; a Manager who resumes or edits the "
+    "rule takes it over."
+)

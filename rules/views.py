@@ -3,6 +3,9 @@ with a preview on a real anomaly, the dry run, pause and resume."""
 
 from __future__ import annotations
 
+import json
+
+from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -10,16 +13,18 @@ from django.views.decorators.http import require_POST
 from anomalies.models import Anomaly
 from anomalies.validation import parse_id
 from integrations.access import manager_required
+from integrations.services import connected_integration
 
 from .forms import TicketRuleForm
 from .matching import TemplateRefused
 from .models import TicketRule
 from .services import dry_run_rule, preview_rule
+from .ticket_section import TicketFieldsSection
 
 
 @manager_required
 def rule_list(request):
-    rules = TicketRule.objects.prefetch_related("datastores")
+    rules = TicketRule.objects.select_related("owner").prefetch_related("datastores")
     return render(request, "rules/rule_list.html", {"rules": rules})
 
 
@@ -34,14 +39,38 @@ def edit_rule(request, pk: int):
 
 
 def _rule_form(request, rule: TicketRule):
-    form = TicketRuleForm(request.POST or None, instance=rule)
+    posted = request.POST if request.method == "POST" else None
+    ticket = TicketFieldsSection(connected_integration(), rule, posted)
+    form = TicketRuleForm(_with_ticket_fields(posted, ticket), instance=rule)
+    form.fields["ticket_fields"].widget = forms.HiddenInput()  # chosen in the section below
     preview, preview_error = _preview(request, rule)
-    if request.method == "POST" and "preview" not in request.POST and form.is_valid():
-        saved = form.save()
+    saving = posted is not None and not {"preview", "refresh"} & set(posted)
+    if saving and form.is_valid():
+        saved = form.save(commit=False)
+        saved.take_over(request.user)  # an orphaned rule becomes its editor's
+        saved.save()
+        form.save_m2m()
         messages.success(request, f"Rule “{saved.name}” saved.")
         return redirect("rules:list")
-    context = {"form": form, "rule": rule, "preview": preview, "preview_error": preview_error}
+    context = {
+        "form": form,
+        "rule": rule,
+        "ticket": ticket,
+        "preview": preview,
+        "preview_error": preview_error,
+    }
     return render(request, "rules/rule_form.html", context)
+
+
+def _with_ticket_fields(posted, ticket: TicketFieldsSection):
+    """The submitted rule, its ticket_fields taken from the section's inputs."""
+    if posted is None:
+        return None
+    data = posted.copy()
+    chosen = ticket.chosen()
+    if chosen is not None:
+        data["ticket_fields"] = json.dumps(chosen)
+    return data
 
 
 def _preview(request, rule: TicketRule):
@@ -69,6 +98,7 @@ def dry_run(request, pk: int):
 def toggle_paused(request, pk: int):
     rule = get_object_or_404(TicketRule, pk=pk)
     rule.paused = not rule.paused
-    rule.save(update_fields=["paused"])
+    taken = not rule.paused and rule.take_over(request.user)  # resuming an orphan: yours
+    rule.save(update_fields=["paused", "owner"] if taken else ["paused"])
     messages.success(request, f"Rule “{rule.name}” {'paused' if rule.paused else 'resumed'}.")
     return redirect("rules:list")

@@ -106,7 +106,7 @@ def _claim(
 ) -> CreateAttempt:
     """This request's attempt, in a state to act on: CREATED (nothing to do), SENDING (ours
     to send) or UNKNOWN (look first). Waits while another request sends the same form."""
-    deadline = time.monotonic() + _in_flight_limit().total_seconds()
+    deadline = time.monotonic() + in_flight_limit().total_seconds()
     while True:
         with transaction.atomic():
             attempt, _ = CreateAttempt.objects.select_for_update().get_or_create(
@@ -145,7 +145,7 @@ def _take(attempt: CreateAttempt, scope: str) -> CreateAttempt:
     return attempt
 
 
-def _in_flight_limit() -> timedelta:
+def in_flight_limit() -> timedelta:
     """Longest one request can spend creating a ticket and looking for it."""
     lookups = 1 + settings.JIRA_CREATE_LOOKUP_RETRIES
     seconds = (1 + lookups) * (settings.JIRA_CONNECT_TIMEOUT + settings.JIRA_READ_TIMEOUT)
@@ -153,7 +153,7 @@ def _in_flight_limit() -> timedelta:
 
 
 def _stale(attempt: CreateAttempt) -> bool:
-    return attempt.started_at < timezone.now() - _in_flight_limit()
+    return attempt.started_at < timezone.now() - in_flight_limit()
 
 
 def _look_for(connector: Connector, attempt: CreateAttempt, *, reason: str) -> RemoteTicket | None:

@@ -35,12 +35,24 @@ Kind = RuleAction.Kind
 WEEK = timedelta(days=7)
 
 
-def apply_rules(anomaly: Anomaly, *, trigger: str, trigger_key: str, at: datetime) -> list:
-    """Run the active rules in order on one change; the first match wins unless it says
-    "continue". Returns the decisions (RuleAction rows)."""
-    rules = list(
+def active_rules(trigger: str) -> list[TicketRule]:
+    """The rules that listen to ``trigger``, in order (paused ones hear nothing)."""
+    return list(
         TicketRule.objects.filter(paused=False, trigger=trigger).prefetch_related("datastores")
     )
+
+
+def apply_rules(
+    anomaly: Anomaly,
+    *,
+    trigger: str,
+    trigger_key: str,
+    at: datetime,
+    rules: list[TicketRule] | None = None,
+) -> list:
+    """Run the active rules in order on one change; the first match wins unless it says
+    "continue". Returns the decisions (RuleAction rows)."""
+    rules = active_rules(trigger) if rules is None else rules
     if not rules:
         return []
     checks = checked(anomaly)
@@ -49,17 +61,15 @@ def apply_rules(anomaly: Anomaly, *, trigger: str, trigger_key: str, at: datetim
     for rule in rules:
         if not matches(rule, anomaly, rule_types):
             continue
-        action = decide(rule, anomaly, checks=checks, trigger_key=trigger_key, at=at)
-        if action is not None:
-            decided.append(action)
+        decided.append(decide(rule, anomaly, checks=checks, trigger_key=trigger_key, at=at))
         if not rule.continue_matching:
             break
     return decided
 
 
 def decide(rule: TicketRule, anomaly: Anomaly, *, checks, trigger_key: str, at: datetime):
-    if RuleAction.objects.filter(rule=rule, anomaly=anomaly, trigger_key=trigger_key).exists():
-        return None  # this change was heard already (both seams fired)
+    # One seam announces each change once; the unique (rule, anomaly, change) key is the
+    # backstop: a change decided twice would fail its own transaction, not act twice.
     if rule.action == ActionKind.CREATE:
         return _decide_create(rule, anomaly, checks=checks, trigger_key=trigger_key, at=at)
     if rule.action == ActionKind.LINK:
@@ -152,11 +162,14 @@ def lock_group(rule: TicketRule, key: str, description: str) -> RuleGroup:
     RuleGroup.objects.bulk_create(
         [RuleGroup(rule=rule, group_key=key, description=description)], ignore_conflicts=True
     )
-    return (
-        RuleGroup.objects.select_for_update(of=("self",))
-        .select_related("link__integration")
-        .get(rule=rule, group_key=key)
-    )
+    group = RuleGroup.objects.select_for_update().get(rule=rule, group_key=key)
+    # The ticket is read after the lock, by a query of its own. Joined into the locking query,
+    # Postgres (read committed) would, after waiting for a worker that just stored the ticket,
+    # re-check the group's new row but keep the join's old, empty side: the group would look
+    # ticketless and a recurrence would open a second ticket.
+    if group.link_id is not None:
+        group.link = TicketLink.objects.select_related("integration").get(pk=group.link_id)
+    return group
 
 
 def group_state(group: RuleGroup, rule: TicketRule, now: datetime | None = None) -> str:
@@ -282,4 +295,4 @@ def enqueue_on_commit(action_id: int) -> None:
     transaction.on_commit(lambda: enqueue_action(action_id))
 
 
-__all__ = ["Trigger", "apply_rules"]
+__all__ = ["Trigger", "active_rules", "apply_rules"]

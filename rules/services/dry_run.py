@@ -11,8 +11,9 @@ from django.utils import timezone
 
 from anomalies.models import Anomaly
 
-from ..matching import checked, group_description, group_key, matches, priority_for, render
+from ..matching import checked, group_description, group_key, matches, render
 from ..models import ActionKind, TicketRule
+from ..ticket_fields import band_values, shown_values, ticket_values
 
 DRY_RUN_DAYS = 30
 
@@ -90,9 +91,8 @@ def preview_rule(rule: TicketRule, anomaly: Anomaly) -> dict:
         "summary": render(rule.summary_template, anomaly, rule),
         "description": render(rule.description_template, anomaly, rule),
         "comment": render(rule.comment_template, anomaly, rule),
-        "project_key": rule.project_key,
-        "issue_type_id": rule.issue_type_id,
-        "priority_id": priority_for(rule, anomaly.weight),
-        "labels": rule.label_list,
-        "assignee_account_id": rule.assignee_account_id,
+        "ticket_scope": rule.ticket_scope,
+        "ticket_fields": ticket_values(rule, anomaly.weight),
+        "band_values": band_values(rule, anomaly.weight),
+        "shown_fields": shown_values(rule, ticket_values(rule, anomaly.weight)),
     }

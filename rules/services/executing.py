@@ -22,10 +22,12 @@ from integrations.broker import publish
 from integrations.models import TicketingIntegration, TicketLink
 from integrations.services import NewTicket, TicketError, create_ticket_once, link_existing_issue
 from integrations.services.connection import connected_integration
+from integrations.services.creating import in_flight_limit
 
 from .. import texts
-from ..matching import TemplateRefused, priority_for, render
+from ..matching import TemplateRefused, render
 from ..models import ActionState, RuleAction, RuleGroup, TicketRule
+from ..ticket_fields import TicketFieldsRefused, out_of_date, spec_for, ticket_values
 from .budget import take_budget_token
 from .deciding import comment_recurrence
 
@@ -44,6 +46,9 @@ def execute_rule_action(action_id: int) -> str:
     action = _claim(action_id)
     if not isinstance(action, RuleAction):
         return action
+    if action.rule.owner_id is None:  # nobody to act for: the rule waits to be taken over
+        _fail(action, texts.ORPHANED)
+        return "failed"
     try:
         if action.kind == Kind.CREATE:
             _create(action)
@@ -51,7 +56,7 @@ def execute_rule_action(action_id: int) -> str:
             _link(action)
     except TicketError as error:
         return _after_failure(action, error)
-    except TemplateRefused as error:
+    except (TemplateRefused, TicketFieldsRefused) as error:
         _fail(action, str(error))
         return "failed"
     return "done"
@@ -63,7 +68,7 @@ def _claim(action_id: int) -> RuleAction | str:
     with transaction.atomic():
         action = (
             RuleAction.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("rule", "anomaly__datastore", "anomaly__container")
+            .select_related("rule__owner", "anomaly__datastore", "anomaly__container")
             .filter(pk=action_id, state=ActionState.PENDING)
             .first()
         )
@@ -94,20 +99,19 @@ def _wait_before_sending(integration: TicketingIntegration, now) -> float:
 
 
 def _create(action: RuleAction) -> None:
-    rule, anomaly = action.rule, action.anomaly
-    # The template's choices by the create form's field names (the connector maps them).
-    choices = {
-        "issue_type": rule.issue_type_id,
-        "priority": priority_for(rule, anomaly.weight),
-        "labels": tuple(rule.label_list),
-        "assignee": rule.assignee_account_id,
-    }
+    rule, anomaly, integration = action.rule, action.anomaly, action.integration
+    stale = out_of_date(rule, integration)
+    if stale:
+        raise TicketFieldsRefused({"ticket_fields": stale})
+    # The rule's fields (and its weight band's) by the create form's field names: the
+    # connector sends them as its own form would (custom fields through ``spec``).
     issue = NewTicket(
-        scope=rule.project_key or action.integration.default_project_key,
+        scope=rule.ticket_scope or integration.default_project_key,
         summary=render(rule.summary_template, anomaly, rule)[:255]
         or f"{anomaly.get_anomaly_type_display()} anomaly on {anomaly.container.name}",
         description=render(rule.description_template, anomaly, rule),
-        values={name: value for name, value in choices.items() if value},
+        values=ticket_values(rule, anomaly.weight),
+        spec=spec_for(rule),
     )
     # The same token on every attempt: a retry after a crash finds the issue by its marker.
     result = create_ticket_once(
@@ -122,6 +126,8 @@ def _create(action: RuleAction) -> None:
 
 @transaction.atomic
 def _created(action: RuleAction, link: TicketLink) -> None:
+    if _finished_elsewhere(action):
+        return
     group = RuleGroup.objects.select_for_update(of=("self",)).get(pk=action.group_id)
     group.creating, group.link, group.done_seen_at = False, link, None
     group.save(update_fields=["creating", "link", "done_seen_at"])
@@ -157,7 +163,20 @@ def _link(action: RuleAction) -> None:
             raise
         key = rule.issue_key.strip().upper()
     with transaction.atomic():
-        _done(action, key, f"linked ticket {key}", "rule_linked")
+        if not _finished_elsewhere(action):
+            _done(action, key, f"linked ticket {key}", "rule_linked")
+
+
+def _finished_elsewhere(action: RuleAction) -> bool:
+    """Whether another worker finished this action meanwhile (locked until this commits):
+    finishing it twice would write its history and count it twice."""
+    state = (
+        RuleAction.objects.select_for_update()
+        .filter(pk=action.pk)
+        .values_list("state", flat=True)
+        .first()
+    )
+    return state == ActionState.DONE
 
 
 def _done(action: RuleAction, issue_key: str, what: str, history_action: str) -> None:
@@ -223,10 +242,18 @@ def _fail(action: RuleAction, reason: str) -> None:
         )
 
 
+def sending_stale_after() -> timedelta:
+    """How long an action may be "sending" before its worker is taken for dead. Never less
+    than one attempt can last (waiting out another sender of the same create, then its own
+    create and lookups): returned sooner, a live attempt would get a twin."""
+    one_attempt = 2 * in_flight_limit()
+    return max(timedelta(seconds=settings.SYNC_SENDING_STALE_SECONDS), one_attempt)
+
+
 def sweep_rule_actions() -> dict[str, int]:
     """Recover actions whose worker died mid-send, and enqueue every due pending one."""
     now = timezone.now()
-    stale_before = now - timedelta(seconds=settings.SYNC_SENDING_STALE_SECONDS)
+    stale_before = now - sending_stale_after()
     recovered = RuleAction.objects.filter(
         state=ActionState.SENDING, sending_since__lt=stale_before
     ).update(

@@ -4,12 +4,15 @@ A fault spec (``POST /_sim/faults``)::
 
     {"match": {"method": "POST", "path_regex": "/comment$"},
      "count": 1 | "for_seconds": 5,
-     "action": "status" | "delay" | "timeout" | "drop_before" | "drop_after" | "status_after",
+     "action": "status" | "delay" | "timeout" | "drop_before" | "drop_after" | "hold_after"
+               | "status_after",
      "status": 503, "headers": {...}, "body": {...} | "<html>…" | null, "seconds": 2}
 
 ``status`` answers without processing; ``delay`` waits then processes; ``timeout`` holds the
 connection ``seconds`` without answering, then closes it; ``drop_before`` closes it without
-processing; ``drop_after`` processes and closes without answering; ``status_after`` processes,
+processing; ``drop_after`` processes and closes without answering; ``hold_after`` processes,
+then holds the connection ``seconds`` without answering and closes it (a client killed while
+waiting: the change is made, no outcome was ever read); ``status_after`` processes,
 then answers ``status`` anyway. A string ``body`` is sent as ``text/html``; JSON ``null`` sends
 no body; no ``body`` at all sends the simulator's default body for the fault.
 """
@@ -22,7 +25,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-ACTIONS = ("status", "delay", "timeout", "drop_before", "drop_after", "status_after")
+ACTIONS = (
+    "status",
+    "delay",
+    "timeout",
+    "drop_before",
+    "drop_after",
+    "hold_after",
+    "status_after",
+)
 NO_BODY = object()  # "body" absent: the simulator's default body for the fault
 
 

@@ -63,8 +63,10 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
             app.log_request(request, refusal.response.status, refusal.outcome)
             self._write(refusal.response)
             return
-        if fault is not None and fault.action == "drop_after":
-            app.log_request(request, response.status, "fault:drop_after")
+        if fault is not None and fault.action in ("drop_after", "hold_after"):
+            app.log_request(request, response.status, f"fault:{fault.action}")
+            if fault.action == "hold_after":  # processed; the client waits for nothing
+                app.stopping.wait(fault.seconds)
             self._drop()  # processed, but the client never learns the outcome
             return
         if fault is not None and fault.action == "status_after":
@@ -77,7 +79,7 @@ class SimulatorRequestHandler(BaseHTTPRequestHandler):
     def _fault_ends_request(self, fault: Fault, request: Request) -> bool:
         """Apply the pre-processing part of a fault; ``True`` when nothing else must happen."""
         app = self.server.app
-        if fault.action in ("drop_after", "status_after"):
+        if fault.action in ("drop_after", "hold_after", "status_after"):
             return False
         if fault.action == "delay":
             app.stopping.wait(fault.seconds)

@@ -43,8 +43,10 @@ def make_rule(owner: User, **fields) -> TicketRule:
     defaults = {
         "name": f"Nightly nulls {TicketRule.objects.count() + 1}",
         "paused": False,
-        "issue_type_id": "10001",
-        "project_key": "DQ",
+        # As saved after the check against Jira's create form (rules/ticket_fields.py).
+        "ticket_connector": "jira",
+        "ticket_scope": "DQ",
+        "ticket_fields": {"project": "DQ", "issue_type": "10001"},
         "summary_template": "{{ checks }} in {{ container }} (anomaly {{ anomaly.id }})",
         "description_template": "Weight {{ anomaly.weight }}.",
     }

@@ -20,7 +20,7 @@ def test_it_refuses_members(client, member_author):
     assert client.post(reverse("rules:new"), {"name": "x"}).status_code == HTTPStatus.FORBIDDEN
 
 
-def test_it_saves_a_new_rule_paused_for_its_owner(client, manager, warehouse):
+def test_it_saves_a_new_rule_paused_for_its_owner(client, manager, warehouse, jira_integration):
     client.force_login(manager)
     response = client.post(
         reverse("rules:new"),
@@ -31,16 +31,25 @@ def test_it_saves_a_new_rule_paused_for_its_owner(client, manager, warehouse):
             "trigger": "ingested",
             "datastores": [warehouse.pk],
             "action": "create",
-            "issue_type_id": "10001",
+            "ticket-project": "DQ",
+            "ticket-issue_type": "10001",
+            "ticket-labels": "dq, nightly",
+            "ticket-assignee_query": "",
             "summary_template": "{{ checks }} in {{ container }}",
             "min_weight": 0,
-            "priority_bands": "[]",
+            "priority_bands": '[{"min_weight": 50, "values": {"priority": "2"}}]',
             "cooldown_hours": 24,
         },
     )
     assert response.status_code == HTTPStatus.FOUND, response.content.decode()[:2000]
     rule = TicketRule.objects.get()
     assert (rule.owner, rule.paused) == (manager, True)
+    assert rule.ticket_fields == {
+        "project": "DQ",
+        "issue_type": "10001",
+        "labels": ["dq", "nightly"],
+    }
+    assert (rule.ticket_connector, rule.ticket_scope) == ("jira", "DQ")
     assert "Nightly nulls" in client.get(reverse("rules:list")).content.decode()
 
 
@@ -53,7 +62,7 @@ def test_it_shows_a_bad_template_as_the_fields_error(client, manager):
             "position": 1,
             "trigger": "ingested",
             "action": "create",
-            "issue_type_id": "10001",
+            "ticket-issue_type": "10001",
             "summary_template": "{% debug %}",
             "min_weight": 0,
             "priority_bands": "[]",
@@ -89,3 +98,47 @@ def test_it_lets_managers_manage_rules_in_the_admin(client, manager):
     page = client.get(reverse("admin:rules_ticketrule_changelist"))
     assert page.status_code == HTTPStatus.OK
     assert "In the admin" in page.content.decode()
+
+
+def test_it_offers_the_connected_systems_create_form_as_inputs(client, manager, jira_integration):
+    client.force_login(manager)
+    page = client.get(reverse("rules:new")).content.decode()
+    assert "Ticket fields: Jira's create form" in page
+    assert 'name="ticket-issue_type"' in page
+    assert '<option value="10001" selected>Task</option>' in page  # the form's default
+    assert 'name="ticket-priority"' in page
+    assert "Choices a priority band can set" in page
+
+
+def test_refreshing_follows_the_chosen_project_and_saves_nothing(client, manager, jira_integration):
+    client.force_login(manager)
+    page = client.post(
+        reverse("rules:new"), {"name": "r", "ticket-project": "OPS", "refresh": "1"}
+    ).content.decode()
+    assert '<option value="10004">Incident</option>' in page  # OPS has incidents, DQ has not
+    assert not TicketRule.objects.exists()
+
+
+def test_it_shows_the_create_forms_refusal_beside_the_ticket_fields(
+    client, manager, jira_integration
+):
+    client.force_login(manager)
+    response = client.post(
+        reverse("rules:new"),
+        {
+            "name": "Wrong type",
+            "position": 1,
+            "trigger": "ingested",
+            "action": "create",
+            "ticket-issue_type": "999",
+            "summary_template": "x",
+            "min_weight": 0,
+            "priority_bands": '[{"min_weight": 1, "values": {"severity": "high"}}]',
+            "cooldown_hours": 24,
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == HTTPStatus.OK
+    assert "issue_type: Select a valid choice." in page
+    assert "severity: not a field Jira&#x27;s create form takes here" in page
+    assert not TicketRule.objects.exists()

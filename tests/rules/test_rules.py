@@ -170,7 +170,7 @@ def test_it_refuses_a_template_that_reaches_outside_or_does_not_compile(
             "position": 1,
             "trigger": "ingested",
             "action": "create",
-            "issue_type_id": "10001",
+            "ticket_fields": '{"issue_type": "10001"}',
             "summary_template": template,
             "min_weight": 0,
             "cooldown_hours": 1,
@@ -182,10 +182,14 @@ def test_it_refuses_a_template_that_reaches_outside_or_does_not_compile(
 
 
 def test_it_maps_weight_bands_to_priorities_in_the_preview(orders, manager):
-    bands = [{"min_weight": 0, "priority_id": "4"}, {"min_weight": 50, "priority_id": "2"}]
-    rule = make_rule(manager, priority_bands=bands, labels="dq, nightly")
+    bands = [
+        {"min_weight": 0, "values": {"priority": "4"}},
+        {"min_weight": 50, "values": {"priority": "2"}},
+    ]
+    fields = {"project": "DQ", "issue_type": "10001", "labels": ["dq", "nightly"]}
+    rule = make_rule(manager, priority_bands=bands, ticket_fields=fields)
     preview = preview_rule(rule, ingest(orders, manager, weight=70))
-    assert (preview["priority_id"], preview["labels"]) == ("2", ["dq", "nightly"])
+    assert preview["ticket_fields"] == {**fields, "priority": "2"}
     assert preview["summary"].startswith("notNull on customer_id in orders")
 
 
@@ -240,7 +244,8 @@ def test_it_links_matching_anomalies_to_an_existing_ticket(
 def test_it_counts_a_create_the_ticketing_system_refuses_as_a_failure(
     jira_sim, jira_integration, orders, manager
 ):
-    rule = make_rule(manager, issue_type_id="999999")  # no such issue type
+    # No such issue type (the type was deleted in Jira after the rule was saved).
+    rule = make_rule(manager, ticket_fields={"project": "DQ", "issue_type": "999999"})
     anomaly = ingest(orders, manager)
     drain()
     action = RuleAction.objects.get()
@@ -248,3 +253,41 @@ def test_it_counts_a_create_the_ticketing_system_refuses_as_a_failure(
     rule.refresh_from_db()
     assert (rule.actions_count, rule.failures_count) == (0, 1)
     assert anomaly.history.filter(summary__startswith=f"Rule “{rule.name}”: Create ticket failed")
+
+
+def test_a_rule_that_creates_needs_a_connected_system_to_choose_fields_from(db):
+    form = TicketRuleForm(
+        {
+            "name": "r",
+            "position": 1,
+            "trigger": "ingested",
+            "action": "create",
+            "ticket_fields": '{"issue_type": "10001"}',
+            "summary_template": "x",
+            "min_weight": 0,
+            "cooldown_hours": 1,
+            "priority_bands": "[]",
+        }
+    )
+    assert not form.is_valid()
+    assert "Connect a ticketing integration first" in form.errors["ticket_fields"][0]
+
+
+def test_a_jira_rule_needs_an_issue_type_and_takes_only_its_projects_priorities(
+    jira_integration,
+):
+    data = {
+        "name": "r",
+        "position": 1,
+        "trigger": "ingested",
+        "action": "create",
+        "ticket_fields": "{}",
+        "summary_template": "x",
+        "min_weight": 0,
+        "cooldown_hours": 1,
+        "priority_bands": '[{"min_weight": 10, "values": {"priority": "77"}}]',
+    }
+    form = TicketRuleForm(data)
+    assert not form.is_valid()
+    assert "Jira's create form needs Issue type." in form.errors["ticket_fields"][0]
+    assert "priority: Select a valid choice." in form.errors["priority_bands"][0]

@@ -22,14 +22,19 @@ NEW_RULE = {
     "position": 1,
     "trigger": "ingested",
     "action": "create",
-    "issue_type_id": "10001",
-    "project_key": "DQ",
+    "ticket_fields": {"project": "DQ", "issue_type": "10001", "labels": ["dq"]},
     "summary_template": "{{ checks }} in {{ container }}",
-    "priority_bands": [{"min_weight": 50, "priority_id": "2"}],
+    "priority_bands": [{"min_weight": 50, "values": {"priority": "2"}}],
     "container_pattern": "ord*",
     "min_weight": 0,
     "cooldown_hours": 12,
 }
+
+
+@pytest.fixture(autouse=True)
+def jira(jira_integration):
+    """Rules that create are checked against the connected system's create form."""
+    return jira_integration
 
 
 def test_it_lets_a_manager_create_a_rule_that_starts_paused(client, manager, warehouse):
@@ -39,7 +44,9 @@ def test_it_lets_a_manager_create_a_rule_that_starts_paused(client, manager, war
     assert response.status_code == HTTPStatus.CREATED, response.json()
     body = response.json()
     assert (body["paused"], body["datastores"], body["owner"]) == (True, [warehouse.pk], "manager")
-    assert body["priority_bands"] == [{"min_weight": 50, "priority_id": "2"}]
+    assert body["priority_bands"] == [{"min_weight": 50, "values": {"priority": "2"}}]
+    assert body["ticket_fields"] == {"project": "DQ", "issue_type": "10001", "labels": ["dq"]}
+    assert (body["ticket_connector"], body["ticket_scope"]) == ("jira", "DQ")
 
 
 def test_it_refuses_members(client, member_author):
@@ -83,6 +90,7 @@ def test_it_answers_the_dry_run_and_a_preview(client, manager, orders):
     assert (
         preview.json()["summary"] == f"notNull on customer_id in orders (anomaly {anomalies[0].pk})"
     )
+    assert preview.json()["ticket_fields"] == {"project": "DQ", "issue_type": "10001"}
 
 
 def test_ingestion_answers_which_rule_matched(client, manager, warehouse, orders):
@@ -103,3 +111,24 @@ def test_ingestion_answers_which_rule_matched(client, manager, warehouse, orders
     (match,) = response.json()["rule_matches"]
     assert match["rule"] == {"id": rule.pk, "name": "Nightly nulls"}
     assert (match["trigger"], match["action"], match["state"]) == ("ingested", "create", "pending")
+
+
+def test_pausing_a_rule_needs_no_answer_from_the_ticketing_system(client, manager, jira_sim):
+    api = api_client(client, manager)
+    rule_id = api.post(RULES_URL, NEW_RULE).json()["id"]
+    jira_sim.control.add_unavailable(count=50)  # Jira answers 503 to everything now
+    response = api.patch(reverse("rules_api:rule", args=[rule_id]), {"paused": True})
+    assert response.status_code == HTTPStatus.OK, response.json()
+    changed = api.patch(
+        reverse("rules_api:rule", args=[rule_id]), {"ticket_fields": {"issue_type": "10002"}}
+    )
+    assert changed.status_code == HTTPStatus.BAD_REQUEST
+    assert "could not be read" in changed.json()["fields"]["ticket_fields"]
+
+
+def test_a_rule_can_be_paused_while_nothing_is_connected(client, manager, jira):
+    api = api_client(client, manager)
+    rule_id = api.post(RULES_URL, NEW_RULE).json()["id"]
+    jira.delete()
+    response = api.patch(reverse("rules_api:rule", args=[rule_id]), {"paused": True})
+    assert response.status_code == HTTPStatus.OK, response.json()

@@ -1,7 +1,8 @@
 """Rules against real workers (Celery worker and beat) and the Jira simulator in its own
 process. Thirty nights of one failing check make one issue with 29 recurrence comments. A
 burst of ingested anomalies, with a Jira rate limit and a worker SIGKILLed mid-burst, makes
-exactly one issue per recurring failure, every recurrence linked, nothing failed. Prints:
+exactly one issue per recurring failure, every recurrence linked, nothing failed; a worker
+SIGKILLed after Jira applied its create (the answer held back) leaves one issue. Prints:
 
     rules-burst: anomalies=… groups=… issues=… requests=… 429s=… drain=…s creates_tried_again=…
 """
@@ -130,12 +131,61 @@ def test_it_opens_one_issue_per_failure_through_a_burst_a_rate_limit_and_a_kill(
             f"requests={len(requests)} 429s={too_many} drain={drain:.1f}s "
             f"creates_tried_again={retried}"
         )
+    twice = {summary: count for summary, count in summaries.items() if count > 1}
+    assert not twice, f"created twice: {twice}"
     assert len(created) == GROUPS
-    assert max(summaries.values()) == 1, "an issue was created twice"
     assert states() == {"done": ANOMALIES}
     assert not SyncEvent.objects.exclude(state=SyncState.DELIVERED).exists()
     rule.refresh_from_db()
     assert rule.failures_count == 0
+
+
+def test_a_worker_killed_after_jira_applied_its_create_leaves_one_issue(
+    transactional_db, processes, broker_url, jira_process, manager, orders
+):
+    """The kill lands where a burst's kill may not: Jira has applied the create POST and is
+    holding its answer (the simulator's ``hold_after``), so the worker dies with the issue
+    made and nothing committed. The next worker finds it by the create marker."""
+    jira = jira_process.control
+    jira.reset()
+    seeded = {issue["key"] for issue in jira.issues()}
+    connect(jira_process, manager)
+    rule = make_rule(manager, summary_template="killed {{ checks }}")
+    jira.add_fault("hold_after", method="POST", path_regex=r"/rest/api/3/issue$", seconds=30)
+    # The worker is killed within moments of Jira applying the create, well inside its read
+    # timeout; short timeouts keep the create's in-flight limit, so the recovery, short.
+    env = {
+        **service_env(broker_url=broker_url),
+        "JIRA_CONNECT_TIMEOUT": "1",
+        "JIRA_READ_TIMEOUT": "3",
+    }
+    worker = processes.celery_worker(env)
+    processes.celery_beat(env)  # its sweeper hands due actions to workers, and returns stale ones
+    jira.clear_requests()
+    ingest(orders, manager)
+    wait_until(
+        lambda: [i for i in jira.issues() if i["key"] not in seeded],
+        timeout=30,
+        what="Jira applying the create",
+        every=0.02,
+    )
+    worker.kill()
+    action = RuleAction.objects.get(kind="create")
+    assert action.state == ActionState.SENDING  # the outcome was never committed
+    processes.celery_worker(env)
+    wait_until(settled, timeout=90, what=lambda: f"the action settling ({states()})")
+
+    created = [i for i in jira.issues() if i["key"] not in seeded]
+    posts = [
+        r for r in jira.requests() if r["method"] == "POST" and r["path"] == "/rest/api/3/issue"
+    ]
+    assert len(created) == 1
+    assert len(posts) == 1
+    action.refresh_from_db()
+    assert (action.state, action.issue_key) == (ActionState.DONE, created[0]["key"])
+    assert action.attempts == 2
+    rule.refresh_from_db()
+    assert (rule.actions_count, rule.failures_count) == (1, 0)
 
 
 def states() -> dict[str, int]:

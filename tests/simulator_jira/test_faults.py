@@ -102,6 +102,17 @@ def test_it_processes_then_drops_the_connection(api: JiraClient, control: Simula
     assert [(e["method"], e["status"]) for e in log] == [("POST", 201)]
 
 
+def test_it_processes_then_holds_the_connection_without_answering(
+    api: JiraClient, control: SimulatorControl
+) -> None:
+    control.add_fault("hold_after", method="POST", path_regex=COMMENT_PATH, seconds=0.2)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api.add_comment("DQ-1", adf("made, never answered"))
+    assert control.comments("DQ-1")[-1]["text"] == "made, never answered"
+    log = [entry for entry in control.requests() if entry["outcome"] == "fault:hold_after"]
+    assert [(e["method"], e["status"]) for e in log] == [("POST", 201)]
+
+
 def test_it_keeps_a_fault_active_for_a_time_window(
     api: JiraClient, control: SimulatorControl
 ) -> None:
