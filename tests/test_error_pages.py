@@ -77,6 +77,16 @@ def test_it_logs_a_404_as_one_line_without_a_traceback(client, anomaly, outsider
     assert record.getMessage() == f"Not Found: /anomalies/{anomaly.pk}/"
 
 
+def test_it_logs_a_request_for_another_host_as_one_line(client, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.security"):
+        response = client.get("/login/", HTTP_HOST="attacker.example")
+
+    assert response.status_code == 400
+    [record] = [r for r in caplog.records if r.name.startswith("django.security")]
+    assert record.exc_info is None
+    assert "attacker.example" in record.getMessage()
+
+
 def test_it_keeps_the_traceback_of_a_server_error():
     try:
         raise RuntimeError("boom")
