@@ -375,8 +375,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # django.request's records reach the root handler by propagation; the filter is on the
     # logger, so it applies before any handler sees them (a logger's filters see only its own
-    # records, so the security logger a probe of another Host reaches is named itself). Django's own console handler on
-    # "django" (DEBUG only) would print each record a second time: root prints it once.
+    # records, so the security logger a probe of another Host reaches is named itself).
+    # Django's own console handler on "django" (DEBUG only) would print each record a second
+    # time: root prints it once.
     "loggers": {
         "django": {"handlers": [], "level": "INFO"},
         "django.request": {"filters": ["expected_refusals"]},
