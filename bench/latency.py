@@ -29,12 +29,10 @@ django.setup()
 
 import requests  # noqa: E402
 from celery import current_app  # noqa: E402
-from django.utils import timezone  # noqa: E402
 
 from anomalies.models import Anomaly, Status  # noqa: E402
 from bench.pages import session_cookie  # noqa: E402
-from bench.refresh import point_integration_at  # noqa: E402
-from bench.sync import stop, worker  # noqa: E402
+from bench.sync import link_to_simulator_issues, stop, worker  # noqa: E402
 from integrations.models import TicketLink  # noqa: E402
 from simulators.jira import SimulatorControl  # noqa: E402
 
@@ -47,27 +45,12 @@ TIMEOUT = 10.0
 def prepare(sim_url: str, runs: int) -> tuple[list[tuple[int, str]], dict[int, str]]:
     """``runs`` Active anomalies, each linked to its own simulator issue: (anomaly, key),
     and the statuses they had before."""
-    integration = point_integration_at(sim_url)
-    TicketLink.objects.filter(issue_id__startswith=MARK).delete()
-    issues = {issue["key"]: issue["id"] for issue in SimulatorControl(sim_url).issues()}
-    keys = [f"DQ-{number + 4}" for number in range(runs)]
     anomaly_ids = list(
         Anomaly.objects.order_by("-pk").values_list("pk", flat=True)[100 : 100 + runs]
     )
     statuses = dict(Anomaly.objects.filter(pk__in=anomaly_ids).values_list("pk", "status"))
     Anomaly.objects.filter(pk__in=anomaly_ids).update(status=Status.ACTIVE)  # put back after
-    TicketLink.objects.bulk_create(
-        TicketLink(
-            anomaly_id=anomaly_id,
-            integration=integration,
-            origin=TicketLink.Origin.LINKED,
-            issue_id=f"{MARK}{issues[key]}",
-            issue_key=key,
-            url=f"{sim_url}/browse/{key}",
-            linked_at=timezone.now(),
-        )
-        for anomaly_id, key in zip(anomaly_ids, keys, strict=True)
-    )
+    _, _, keys = link_to_simulator_issues(sim_url, anomaly_ids, mark=MARK)
     return list(zip(anomaly_ids, keys, strict=True)), statuses
 
 

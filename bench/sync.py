@@ -43,6 +43,7 @@ from integrations.models import (  # noqa: E402
     SyncEvent,
     SyncQueue,
     SyncState,
+    TicketingIntegration,
     TicketLink,
     remote_issue_key,
 )
@@ -54,24 +55,33 @@ ISSUES = 50
 MARK = "bench-sync-"
 
 
-def prepare(sim_url: str, events: int) -> list[int]:
+def link_to_simulator_issues(
+    sim_url: str, anomaly_ids: list[int], *, mark: str
+) -> tuple[TicketingIntegration, list[TicketLink], list[str]]:
+    """Each anomaly linked to its own simulator issue (DQ-4 onwards), replacing the links an
+    earlier run left under ``mark``: the integration, the links and their keys."""
     integration = point_integration_at(sim_url)
-    TicketLink.objects.filter(issue_id__startswith=MARK).delete()
+    TicketLink.objects.filter(issue_id__startswith=mark).delete()
     issues = {issue["key"]: issue["id"] for issue in SimulatorControl(sim_url).issues()}
-    keys = [f"DQ-{number + 4}" for number in range(ISSUES)]
-    anomaly_ids = Anomaly.objects.order_by("-pk").values_list("pk", flat=True)[:ISSUES]
+    keys = [f"DQ-{number + 4}" for number in range(len(anomaly_ids))]
     links = TicketLink.objects.bulk_create(
         TicketLink(
             anomaly_id=anomaly_id,
             integration=integration,
             origin=TicketLink.Origin.LINKED,
-            issue_id=f"{MARK}{issues[key]}",
+            issue_id=f"{mark}{issues[key]}",
             issue_key=key,
             url=f"{sim_url}/browse/{key}",
             linked_at=timezone.now(),
         )
         for anomaly_id, key in zip(anomaly_ids, keys, strict=True)
     )
+    return integration, links, keys
+
+
+def prepare(sim_url: str, events: int) -> list[int]:
+    anomaly_ids = list(Anomaly.objects.order_by("-pk").values_list("pk", flat=True)[:ISSUES])
+    integration, links, _ = link_to_simulator_issues(sim_url, anomaly_ids, mark=MARK)
     remote = {link.pk: remote_issue_key(integration.pk, link.issue_id) for link in links}
     SyncQueue.objects.bulk_create(
         [SyncQueue(remote_issue=r, integration=integration) for r in remote.values()],

@@ -198,6 +198,27 @@ def servicenow_sim(servicenow_sim_server, settings):
     return servicenow_sim_server
 
 
+def connect_servicenow(url: str, manager):
+    """A connected ServiceNow integration at ``url`` (a simulator), default group Data
+    Quality."""
+    from integrations.models import TicketingIntegration
+
+    return TicketingIntegration.objects.create(
+        connector="servicenow",
+        host_url=url,
+        credentials=f"{SN_USERNAME}:{SN_PASSWORD}",
+        default_project_key="Data Quality",
+        account_name="Qualytics Integration",
+        connected_by=manager,
+        connected_at=timezone.now(),
+    )
+
+
+@pytest.fixture
+def servicenow_integration(servicenow_sim, manager):
+    return connect_servicenow(servicenow_sim.url, manager)
+
+
 @pytest.fixture(autouse=True)
 def broker_breaker():
     """Each test starts believing the broker is up (a broken one trips a per-process pause)."""

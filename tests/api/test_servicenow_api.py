@@ -5,27 +5,13 @@ from http import HTTPStatus
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
-from integrations.models import TicketingIntegration, TicketLink
+from integrations.models import TicketLink
 from tests.api import api_client
-from tests.conftest import SN_PASSWORD, SN_USERNAME
+from tests.conftest import SN_PASSWORD
 
 SPEC_URL = reverse("integrations_api:form_specification")
 SEARCH_URL = reverse("integrations_api:search")
-
-
-@pytest.fixture
-def servicenow_integration(servicenow_sim, manager) -> TicketingIntegration:
-    return TicketingIntegration.objects.create(
-        connector="servicenow",
-        host_url=servicenow_sim.url,
-        credentials=f"{SN_USERNAME}:{SN_PASSWORD}",
-        default_project_key="Data Quality",
-        account_name="Qualytics Integration",
-        connected_by=manager,
-        connected_at=timezone.now(),
-    )
 
 
 def field_names(spec: dict) -> list[str]:

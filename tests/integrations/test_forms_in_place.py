@@ -14,11 +14,10 @@ import pytest
 import responses
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import timezone
 
-from integrations.models import TicketingIntegration, TicketLink
+from integrations.models import TicketLink
 from integrations.services.typeahead import typeahead_cache_key
-from tests.conftest import SN_PASSWORD, SN_USERNAME, make_link
+from tests.conftest import connect_servicenow, make_link
 from tests.integrations import page
 
 ALICE = "712020:sim-alice"
@@ -181,15 +180,7 @@ def test_it_hides_the_people_search_from_those_who_cannot_see_the_anomaly(
 def test_it_searches_servicenow_people_through_the_same_endpoint(
     client, anomaly, member_reporter, servicenow_sim, manager
 ):
-    TicketingIntegration.objects.create(
-        connector="servicenow",
-        host_url=servicenow_sim.url,
-        credentials=f"{SN_USERNAME}:{SN_PASSWORD}",
-        default_project_key="Data Quality",
-        account_name="Qualytics Integration",
-        connected_by=manager,
-        connected_at=timezone.now(),
-    )
+    connect_servicenow(servicenow_sim.url, manager)
     client.force_login(member_reporter)
 
     options, said = offered(find_people(client, anomaly, "alice", field="assigned_to", scope=""))

@@ -15,7 +15,7 @@ from django.utils import timezone
 from integrations.models import TicketingIntegration
 from rules.forms import TicketRuleForm
 from rules.models import ActionState, RuleAction
-from tests.conftest import SN_PASSWORD, SN_USERNAME
+from tests.conftest import connect_servicenow
 
 from .support import drain, ingest, make_rule
 
@@ -31,15 +31,7 @@ def roomy_budget(settings):
 
 @pytest.fixture
 def servicenow(servicenow_sim, manager) -> TicketingIntegration:
-    return TicketingIntegration.objects.create(
-        connector="servicenow",
-        host_url=servicenow_sim.url,
-        credentials=f"{SN_USERNAME}:{SN_PASSWORD}",
-        default_project_key="Data Quality",
-        account_name="Qualytics Integration",
-        connected_by=manager,
-        connected_at=timezone.now(),
-    )
+    return connect_servicenow(servicenow_sim.url, manager)
 
 
 def rule_form(**changes) -> TicketRuleForm:

@@ -14,11 +14,17 @@ from collections import Counter
 from http import HTTPStatus
 
 import pytest
-from django.utils import timezone
 
 from anomalies.models import Anomaly, Status
 from integrations.models import SyncEvent, SyncState, TicketingIntegration
-from tests.conftest import SN_PASSWORD, SN_USERNAME, make_anomaly, make_link, require_service
+from tests.conftest import (
+    SN_PASSWORD,
+    SN_USERNAME,
+    connect_servicenow,
+    make_anomaly,
+    make_link,
+    require_service,
+)
 from tests.integrations import test_sync_faults as jira_faults
 from tests.integrations.test_sync_faults import (
     DRAIN_TIMEOUT,
@@ -76,15 +82,7 @@ def _tail(control) -> str:
 
 @pytest.fixture
 def integration(manager, servicenow, servicenow_process) -> TicketingIntegration:
-    return TicketingIntegration.objects.create(
-        connector="servicenow",
-        host_url=servicenow_process.url,
-        credentials=f"{SN_USERNAME}:{SN_PASSWORD}",
-        default_project_key="Data Quality",
-        account_name="Qualytics Integration",
-        connected_by=manager,
-        connected_at=timezone.now(),
-    )
+    return connect_servicenow(servicenow_process.url, manager)
 
 
 def linked_anomaly(orders, integration, servicenow, number: str):
