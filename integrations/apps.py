@@ -31,8 +31,7 @@ class IntegrationsConfig(AppConfig):
         filters.register()
         bulk.register()
         register_batch_hook(deferred_deliveries)
-        anomaly_changed.connect(_queue_sync_events, dispatch_uid="integrations.queue_sync")
-        anomaly_changed.connect(_hold_missed_events, dispatch_uid="integrations.hold_missed")
+        anomaly_changed.connect(_reach_linked_tickets, dispatch_uid="integrations.queue_sync")
         validate_host_policy_setting()
         load_publishing_transport()
 
@@ -43,15 +42,28 @@ def _reaches_tickets(change) -> bool:
     return change.kind != "ingested"
 
 
-def _queue_sync_events(sender, change, **kwargs) -> None:
+def _reach_linked_tickets(sender, change, **kwargs) -> None:
+    """Queue the change's comment for the links of the connected site, and hold it (as a
+    missed event) for links of a disconnected one. The links are read once for both: a bulk
+    action runs this once per anomaly."""
+    from django.db.models import F
+
+    from .models import IntegrationState, TicketLink
     from .services import queue_sync_events
-
-    if _reaches_tickets(change):
-        queue_sync_events(change)
-
-
-def _hold_missed_events(sender, change, **kwargs) -> None:
     from .services.reconnect import hold_missed_events
 
-    if _reaches_tickets(change):
-        hold_missed_events(change)
+    if not _reaches_tickets(change):
+        return
+    links = list(
+        TicketLink.objects.current()
+        .filter(
+            anomaly=change.anomaly,
+            integration__state__in=(IntegrationState.CONNECTED, IntegrationState.DISCONNECTED),
+        )
+        .annotate(site_state=F("integration__state"))  # not the row: it holds credentials
+    )
+    by_state = {state: [] for state in (IntegrationState.CONNECTED, IntegrationState.DISCONNECTED)}
+    for link in links:
+        by_state[link.site_state].append(link)
+    queue_sync_events(change, by_state[IntegrationState.CONNECTED])
+    hold_missed_events(change, by_state[IntegrationState.DISCONNECTED])

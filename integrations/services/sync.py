@@ -70,7 +70,9 @@ def ticket_words(link: TicketLink) -> str:
     return f"{ticket_kind(link)} {link.issue_key}"
 
 
-def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
+def queue_sync_events(
+    change: AnomalyChange, links: list[TicketLink] | None = None
+) -> list[SyncEvent]:
     """One event per current link of the connected integration; runs inside the change's
     transaction. A broken link's event fails at once, so the miss is visible (and can be
     retried if the issue comes back) instead of silently skipped.
@@ -79,9 +81,10 @@ def queue_sync_events(change: AnomalyChange) -> list[SyncEvent]:
     change commits, so a later change to the same issue gets a later id: id order is commit
     order, per issue (docs/sync.md). Queues are locked in key order, so two changes sharing
     several issues cannot deadlock."""
-    links = TicketLink.objects.current().filter(
-        anomaly=change.anomaly, integration__state=IntegrationState.CONNECTED
-    )
+    if links is None:  # the receiver passes the links it read once for every use
+        links = TicketLink.objects.current().filter(
+            anomaly=change.anomaly, integration__state=IntegrationState.CONNECTED
+        )
     keyed = sorted(
         ((remote_issue_key(link.integration_id, link.issue_id), link) for link in links),
         key=lambda pair: pair[0],

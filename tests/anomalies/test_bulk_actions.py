@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from anomalies import bulk, bulk_views, services
 from anomalies.models import Container, Datastore, HistoryEntry, Level, Status
-from tests.conftest import grant, make_anomaly, make_user
+from tests.conftest import grant, make_anomaly, make_link, make_user
 
 BULK_URL = reverse("anomalies:bulk")
 
@@ -271,3 +271,36 @@ def test_it_groups_each_actions_options_for_the_bar_to_fold(author_client, order
     assert "js/bulk-bar.js" in page
     # The saved views fold into one control that opens on demand.
     assert '<details class="saved-views card">' in page
+
+
+def test_a_bulk_run_reads_each_anomalys_links_once_and_the_rules_once(
+    member_author, orders, jira_integration
+):
+    """The per-anomaly cost of a bulk run (issue 16: 1,000 anomalies): the ticket receivers
+    share one read of the links, and the active rules are read once for the whole run."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from anomalies.models import Anomaly
+
+    anomalies = [make_anomaly(orders) for _ in range(4)]
+    for number, anomaly in enumerate(anomalies):
+        make_link(anomaly, jira_integration, key=f"DQ-{number + 1}", issue_id=f"1000{number}")
+    selected, missing = bulk.select_anomalies(Anomaly.objects.all(), [a.pk for a in anomalies])
+
+    with CaptureQueriesContext(connection) as queries:
+        result = bulk.run_bulk_action(
+            bulk.bulk_actions()["acknowledge"], selected, by=member_author, missing=missing
+        )
+
+    assert sorted(result.done) == sorted(a.pk for a in anomalies)
+
+    def reads_of(table: str) -> list[str]:
+        return [
+            q["sql"]
+            for q in queries
+            if q["sql"].startswith("SELECT") and f'FROM "{table}"' in q["sql"]
+        ]
+
+    assert len(reads_of("integrations_ticketlink")) == len(anomalies)
+    assert len(reads_of("rules_ticketrule")) == 1
