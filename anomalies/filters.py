@@ -7,14 +7,12 @@ app never imports a connector.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import re
 import uuid
 from collections.abc import Callable
 
-from django.db.models import CharField, Exists, OuterRef, Q, QuerySet, Value
-from django.db.models.functions import Cast, Replace
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from .models import Anomaly, FailedCheck, User
 from .validation import parse_id
@@ -57,15 +55,18 @@ def register_search_matcher(matcher: SearchMatcher) -> SearchMatcher:
 
 
 def _uuid_prefix_match(text: str) -> Q | None:
+    """A UUID or the start of one, with or without dashes, as a range of the uuid column:
+    every uuid that starts with these hex digits lies between the prefix padded with 0s and
+    with fs (Postgres orders uuids byte by byte, SQLite stores them as hex text: both agree
+    with hex order), so the unique index answers it instead of a scan of every row."""
     if not UUID_PREFIX.fullmatch(text):
         return None
-    with contextlib.suppress(ValueError):
-        return Q(uuid=uuid.UUID(text))
-    # Postgres prints a uuid with dashes, SQLite stores 32 hex digits: compare without them.
     hex_prefix = text.replace("-", "").lower()
-    uuid_hex = Replace(Cast("uuid", CharField()), Value("-"), Value(""))
-    matching = Anomaly.objects.annotate(uuid_hex=uuid_hex).filter(uuid_hex__startswith=hex_prefix)
-    return Q(pk__in=matching.values("pk"))
+    if len(hex_prefix) > 32:
+        return None
+    lowest = uuid.UUID(hex_prefix.ljust(32, "0"))
+    highest = uuid.UUID(hex_prefix.ljust(32, "f"))
+    return Q(uuid__range=(lowest, highest))
 
 
 # Past this many description matches a word is common: walking the sorted list and testing
@@ -73,20 +74,29 @@ def _uuid_prefix_match(text: str) -> Q | None:
 COMMON_WORD_MATCHES = 500
 
 
-def _text_matches(text: str) -> Q:
-    """The description/check-message condition, in the shape the trigram indexes can serve.
+def _text_matches(text: str, others: list[Q]) -> Q:
+    """The description/check-message condition, OR the ``others`` (id, uuid prefix, ticket
+    keys), in the shape the indexes can serve.
 
-    A rare word: the ids matching either column, each found through its own trigram index
-    (anomalies/migrations/0004), joined by a UNION. A common word: a per-row test, so the
-    page query stops after its first rows in sort order. One bounded probe tells them apart
-    (docs/performance.md).
+    A rare word: the ids matching each condition, each found through its own index (the
+    trigram indexes of anomalies/migrations/0004, the uuid's unique index, the link's key),
+    joined by a UNION; an OR of them in one WHERE would make Postgres test every row. A
+    common word: a per-row test, so the page query stops after its first rows in sort order.
+    One bounded probe tells them apart (docs/performance.md).
     """
     by_description = Anomaly.objects.filter(description__icontains=text).order_by()
     by_check = FailedCheck.objects.filter(message__icontains=text).order_by()
     probe = by_description.values("pk")[: COMMON_WORD_MATCHES + 1]
     if len(probe) <= COMMON_WORD_MATCHES:
-        return Q(pk__in=by_description.values("pk").union(by_check.values("anomaly_id")))
-    return Q(description__icontains=text) | Q(Exists(by_check.filter(anomaly_id=OuterRef("pk"))))
+        ids = by_description.values("pk").union(
+            by_check.values("anomaly_id"),
+            *(Anomaly.objects.filter(other).order_by().values("pk") for other in others),
+        )
+        return Q(pk__in=ids)
+    matches = Q(description__icontains=text) | Q(Exists(by_check.filter(anomaly_id=OuterRef("pk"))))
+    for other in others:
+        matches |= other
+    return matches
 
 
 def search(anomalies: QuerySet, text: str) -> QuerySet:
@@ -94,14 +104,14 @@ def search(anomalies: QuerySet, text: str) -> QuerySet:
     whatever registered matchers add (Jira keys); `#123` is an id."""
     if text.startswith("#") and text[1:].isdigit():
         return anomalies.filter(pk=parse_id(text[1:]) or 0)
-    matches = _text_matches(text)
+    others = []
     if parse_id(text) is not None:
-        matches |= Q(pk=parse_id(text))
+        others.append(Q(pk=parse_id(text)))
     for matcher in (_uuid_prefix_match, *_search_matchers):
         found = matcher(text)
         if found is not None:
-            matches |= found
-    return anomalies.filter(matches)
+            others.append(found)
+    return anomalies.filter(_text_matches(text, others))
 
 
 def filter_by_assignee(anomalies: QuerySet, value: str, user: User | None) -> QuerySet:

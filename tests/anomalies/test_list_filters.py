@@ -52,3 +52,17 @@ def test_it_filters_the_api_list_the_same_way(client, member_author, orders):
     response = api_client(client, member_author).get(API_URL, {"assignee": "me"})
 
     assert [row["id"] for row in response.json()["results"]] == [mine.pk]
+
+
+def test_a_hex_word_finds_both_the_uuid_prefix_and_the_description(author_client, orders):
+    """The rare-word search joins its index lookups (text, uuid range, ticket keys) in one
+    union: each kind of match still comes back."""
+    import uuid
+
+    by_uuid = make_anomaly(orders)
+    by_uuid.uuid = uuid.UUID("c0ffee12-0000-4000-8000-000000000001")
+    by_uuid.save(update_fields=["uuid"])
+    by_text = make_anomaly(orders, description="Batch c0ffee12 wrote duplicate keys.")
+    make_anomaly(orders, description="Nothing to see.")
+
+    assert ids(author_client.get(LIST_URL, {"q": "C0FFEE12"})) == sorted([by_uuid.pk, by_text.pk])
