@@ -58,17 +58,32 @@ def shown_state(links: list[TicketLink], fanouts: list[Fanout]) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
 
 
-def poll_url(anomaly_id: int, links: list[TicketLink], fanouts: list[Fanout]) -> str:
-    """Where the page asks for news, naming the timeline's pending changes and what it shows
-    now; empty when nothing is pending (the page then stops asking)."""
+def poll_url(
+    anomaly_id: int, links: list[TicketLink], fanouts: list[Fanout], *, quiet: int = 0
+) -> str:
+    """Where the page asks for news, naming the timeline's pending changes, what it shows
+    now and how many answers in a row brought nothing new; empty when nothing is pending
+    (the page then stops asking)."""
     watched = [fanout for fanout in fanouts if fanout.pending]
     if not watched and not any(awaits_news(link) for link in links):
         return ""
     query = {"seen": shown_state(links, watched)}
+    if quiet:
+        query["quiet"] = str(quiet)
     if watched:
         query["changes"] = ",".join(str(fanout.first_event_id) for fanout in watched)
     url = reverse("integrations:linked_tickets_live", args=[anomaly_id])
     return f"{url}?{urlencode(query)}"
+
+
+def poll_seconds(quiet: int) -> int:
+    """How long the page waits before asking again. Every 2 s while news is fresh (a
+    comment usually lands within seconds, and the page should say so within ~2 s), then
+    slower once nothing has changed for 30 s, and every 15 s after a further minute: a page
+    left open while the workers are down costs little."""
+    if quiet < 15:
+        return 2
+    return 5 if quiet < 27 else 15
 
 
 # The sync log shows each link's latest events; `?events=all` shows its whole history.

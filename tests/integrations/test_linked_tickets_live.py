@@ -76,7 +76,31 @@ def test_it_redraws_nothing_while_nothing_changed(client, acknowledged_with_link
 
     # Only the next poller: no sync line is swapped (and read out again) while it says the same.
     assert page.element(fragment, "span", class_="sync-line") is None
-    assert page.attribute(poller(fragment), "hx-get") == url
+    next_url = urlsplit(page.attribute(poller(fragment), "hx-get"))
+    assert next_url.path == urlsplit(url).path
+    assert parse_qs(next_url.query) == {**parse_qs(urlsplit(url).query), "quiet": ["1"]}
+
+
+def test_it_asks_less_often_once_nothing_has_changed_for_a_while(
+    client, acknowledged_with_link, member_author
+):
+    """Every 2 s for the first 30 s of silence, then 5 s, then 15 s: a page left open while
+    the workers are down costs little. News brings it back to 2 s."""
+    client.force_login(member_author)
+    url = page.attribute(poller(anomaly_page(client, acknowledged_with_link)), "hx-get")
+    triggers = []
+    for _ in range(30):
+        found = poller(page.parse(client.get(url, **HTMX)))
+        triggers.append(page.attribute(found, "hx-trigger"))
+        url = page.attribute(found, "hx-get")
+
+    assert triggers[:14] == ["every 2s"] * 14
+    assert triggers[15:26] == ["every 5s"] * 11
+    assert triggers[27:] == ["every 15s"] * 3
+
+    deliver_sync_event(SyncEvent.objects.get().pk)  # news: the comment is delivered
+    fragment = page.parse(client.get(url, **HTMX))
+    assert page.element(fragment, "span", class_="sync-line") is not None
 
 
 def test_it_does_not_poll_when_nothing_is_pending(client, anomaly, member_author, jira_integration):
