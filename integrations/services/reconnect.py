@@ -122,14 +122,10 @@ def _refresh(link_ids: list[int]) -> None:
 # --- comments owed while disconnected -------------------------------------------------------
 
 
-def hold_missed_events(change, links: list[TicketLink] | None = None) -> None:
-    """An anomaly change while its links' integration is disconnected: keep the comment as
-    a cancelled event, so it can be sent if the same site is connected again and someone
-    asks. Runs inside the change's transaction."""
-    if links is None:  # the receiver passes the links it read once for every use
-        links = TicketLink.objects.current().filter(
-            anomaly=change.anomaly, integration__state=IntegrationState.DISCONNECTED
-        )
+def hold_missed_events(change, links: list[TicketLink]) -> None:
+    """An anomaly change while ``links`` (its current links of a disconnected integration)
+    cannot be reached: keep the comment as a cancelled event, so it can be sent if the same
+    site is connected again and someone asks. Runs inside the change's transaction."""
     body = note_text(change) if links else ""
     SyncEvent.objects.bulk_create(
         SyncEvent(

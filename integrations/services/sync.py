@@ -70,21 +70,16 @@ def ticket_words(link: TicketLink) -> str:
     return f"{ticket_kind(link)} {link.issue_key}"
 
 
-def queue_sync_events(
-    change: AnomalyChange, links: list[TicketLink] | None = None
-) -> list[SyncEvent]:
-    """One event per current link of the connected integration; runs inside the change's
-    transaction. A broken link's event fails at once, so the miss is visible (and can be
-    retried if the issue comes back) instead of silently skipped.
+def queue_sync_events(change: AnomalyChange, links: list[TicketLink]) -> list[SyncEvent]:
+    """One event per link in ``links`` (the change's current links of the connected
+    integration, read by the receiver); runs inside the change's transaction. A broken
+    link's event fails at once, so the miss is visible (and can be retried if the issue
+    comes back) instead of silently skipped.
 
     Each issue's queue row is locked before its event is written and stays locked until the
     change commits, so a later change to the same issue gets a later id: id order is commit
     order, per issue (docs/sync.md). Queues are locked in key order, so two changes sharing
     several issues cannot deadlock."""
-    if links is None:  # the receiver passes the links it read once for every use
-        links = TicketLink.objects.current().filter(
-            anomaly=change.anomaly, integration__state=IntegrationState.CONNECTED
-        )
     keyed = sorted(
         ((remote_issue_key(link.integration_id, link.issue_id), link) for link in links),
         key=lambda pair: pair[0],
