@@ -6,14 +6,16 @@ from __future__ import annotations
 from http import HTTPStatus
 
 from django.http import HttpRequest, JsonResponse, QueryDict
+from django.urls import reverse
 
 from . import services
 from .api import anomaly_detail_json
 from .api_http import ApiError, api_view, read_json
-from .bulk import BulkRefused
+from .bulk import BulkRefused, BulkResult
+from .bulk_runs import run_result
 from .bulk_views import perform_bulk
 from .forms import AssigneeForm
-from .models import User
+from .models import BulkRun, BulkRunState, User
 from .permissions import Action, AnomalyAccess, get_anomaly_access
 from .validation import parse_id
 
@@ -42,18 +44,55 @@ def bulk(request: HttpRequest):
     data["filters"] = _filters(payload.get("filters", ""))
     data.pop("ids", None)
     try:
-        result = perform_bulk(request.user, data, ids)
+        result = perform_bulk(request.user, data, ids, back=data["filters"])
     except BulkRefused as refused:
         raise ApiError(HTTPStatus.BAD_REQUEST, str(refused)) from None
-    return JsonResponse(
-        {
-            "summary": result.summary(),
-            "done": len(result.done),
-            "skipped": len(result.skipped),
-            "notes": result.notes,
-            "results": result.per_anomaly(),
-        }
-    )
+    if isinstance(result, BulkRun):
+        # Too many to answer at once: 202, and where to read the outcome when it is done.
+        response = JsonResponse(_run_json(result), status=HTTPStatus.ACCEPTED)
+        response["Location"] = response_location(result)
+        return response
+    return JsonResponse(_result_json(result))
+
+
+@api_view("GET")
+def bulk_run(request: HttpRequest, run_id: int):
+    """A bulk request answered with 202: its progress, and its results once done."""
+    run = BulkRun.objects.filter(user=request.user, pk=run_id).first()
+    if run is None:
+        raise ApiError(HTTPStatus.NOT_FOUND, "No such bulk run.")
+    return JsonResponse(_run_json(run))
+
+
+def response_location(run: BulkRun) -> str:
+    return reverse("anomalies_api:bulk_run", args=[run.pk])
+
+
+def _run_json(run: BulkRun) -> dict:
+    result = run_result(run)
+    finished = run.state == BulkRunState.DONE
+    body = {
+        "run": run.pk,
+        "state": run.state,
+        "url": response_location(run),
+        "total": len(run.anomaly_ids),
+        "processed": len(result.done) + len(result.skipped),
+    }
+    if finished and run.refused:
+        return body | {"refused": run.refused}
+    if finished:
+        return body | _result_json(result)
+    return body
+
+
+def _result_json(result: BulkResult) -> dict:
+    return {
+        "summary": result.summary(),
+        "done": len(result.done),
+        "skipped": len(result.skipped),
+        "notes": result.notes,
+        "results": result.per_anomaly(),
+    }
 
 
 @api_view("POST")

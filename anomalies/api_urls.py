@@ -9,6 +9,7 @@ app_name = "anomalies_api"
 urlpatterns = [
     path("anomalies", api.anomalies, name="anomalies"),
     path("anomalies/bulk", api_bulk.bulk, name="bulk"),
+    path("anomalies/bulk/<int:run_id>", api_bulk.bulk_run, name="bulk_run"),
     path("anomalies/<int:anomaly_id>", api.anomaly_detail, name="detail"),
     path("anomalies/<int:anomaly_id>/assignees", api_bulk.assignees, name="assignees"),
     path(

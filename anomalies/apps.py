@@ -6,4 +6,6 @@ class AnomaliesConfig(AppConfig):
     verbose_name = "Anomalies"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (connects the Public-team membership receiver)
+        # signals: connects the Public-team membership receiver; tasks: registers the tasks
+        # services hand over by name.
+        from . import signals, tasks  # noqa: F401

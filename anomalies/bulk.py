@@ -21,7 +21,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from typing import Any
+from typing import Any, Protocol
 
 from django import forms
 from django.db import DatabaseError, transaction
@@ -227,8 +227,37 @@ def select_anomalies(visible: QuerySet, ids: Iterable[int]) -> tuple[list[Anomal
     return found, missing
 
 
+class Recorder(Protocol):
+    """Where a run that outlives its request writes what it did (anomalies.bulk_runs)."""
+
+    def done(self, anomaly_id: int) -> None:
+        """Called inside the anomaly's transaction: the record commits with the change."""
+
+    def skipped(self, reasons: dict[int, str]) -> None: ...
+
+    def progressed(self) -> None:
+        """After each anomaly; may raise to stop the run (another worker took it over)."""
+
+
+def validated_options(action: BulkAction, data) -> dict:
+    """The action's options (archive: reason and note), from the submitted inputs."""
+    if action.options_form is None:
+        return {}
+    form = action.options_form(data)
+    if not form.is_valid():
+        first = next(iter(form.errors.values()))[0]
+        raise BulkRefused(f"{action.label}: {first}")
+    return form.cleaned_data
+
+
 def run_bulk_action(
-    action: BulkAction, anomalies: list[Anomaly], *, by: User, missing=(), **options
+    action: BulkAction,
+    anomalies: list[Anomaly],
+    *,
+    by: User,
+    missing=(),
+    record: Recorder | None = None,
+    **options,
 ) -> BulkResult:
     """Apply `action` wherever the user's level allows, one transaction per anomaly."""
     result = BulkResult(verb=action.verb)
@@ -242,17 +271,26 @@ def run_bulk_action(
             result.skipped[anomaly.pk] = f"needs {action.needs.level.label} permission"
         else:
             permitted.append(anomaly)
+    if record is not None and result.skipped:
+        record.skipped(result.skipped)
     with contextlib.ExitStack() as stack:
         note_makers = [stack.enter_context(hook()) for hook in _batch_hooks]
         if action.whole is not None:
             action.whole(permitted, result, by=by, **options)
         else:
-            _one_by_one(action, permitted, result, by=by, **options)
+            _one_by_one(action, permitted, result, by=by, record=record, **options)
     result.notes += [note for make in note_makers if callable(make) for note in make()]
     return result
 
 
-def _one_by_one(action: BulkAction, anomalies: list[Anomaly], result: BulkResult, **options):
+def _one_by_one(
+    action: BulkAction,
+    anomalies: list[Anomaly],
+    result: BulkResult,
+    *,
+    record: Recorder | None,
+    **options,
+):
     """Each anomaly in a transaction of its own, in id order, so a refusal (or a database
     error) rolls back that anomaly alone and leaves every other one applied.
 
@@ -262,19 +300,28 @@ def _one_by_one(action: BulkAction, anomalies: list[Anomaly], result: BulkResult
     transaction for many anomalies would hold rows taken in anomaly order and then ask for
     queue rows another run holds: Postgres would abort one of them.)"""
     for anomaly in anomalies:
-        _apply_one(action, anomaly, result, **options)
+        _apply_one(action, anomaly, result, record=record, **options)
+        if record is not None:
+            record.progressed()
 
 
-def _apply_one(action: BulkAction, anomaly: Anomaly, result: BulkResult, **options) -> None:
+def _apply_one(
+    action: BulkAction, anomaly: Anomaly, result: BulkResult, *, record: Recorder | None, **options
+) -> None:
     try:
         with transaction.atomic():  # the anomaly's transaction: a refusal rolls back all of it
             action.apply(anomaly, **options)
+            if record is not None:
+                record.done(anomaly.pk)
     except Skip as skip:
         result.skipped[anomaly.pk] = str(skip)
     except DatabaseError:
         result.skipped[anomaly.pk] = "database error; try again"
     else:
         result.done.append(anomaly.pk)
+        return
+    if record is not None:
+        record.skipped({anomaly.pk: result.skipped[anomaly.pk]})
 
 
 def _levels(user: User, datastore_ids: set[int]) -> dict[int, Level | None]:

@@ -407,3 +407,57 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class BulkRunState(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+
+
+class BulkRun(models.Model):
+    """A bulk action too large to answer within the request (anomalies.bulk_runs): a worker
+    carries it out, one transaction per anomaly as inline runs do, and the page shows its
+    progress. Options are the submitted inputs, validated again when it runs."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="bulk_runs")
+    action = models.CharField(max_length=32)
+    options = models.JSONField(default=dict, blank=True)
+    anomaly_ids = models.JSONField(default=list)
+    back = models.CharField(max_length=2000, blank=True, help_text="The list's filters.")
+    state = models.CharField(
+        max_length=8, choices=BulkRunState.choices, default=BulkRunState.QUEUED
+    )
+    # What the whole run could not do (e.g. the assignee left), shown instead of a summary.
+    refused = models.CharField(max_length=500, blank=True)
+    notes = models.JSONField(default=list, blank=True)  # "86 Jira comments queued"
+    created_at = models.DateTimeField(default=timezone.now)
+    # The worker carrying it out (a random token) renews the heartbeat while it works; a run
+    # whose heartbeat stops is taken over by another, and the first then stops.
+    claim = models.CharField(max_length=32, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["state", "heartbeat_at"], name="bulk_run_unfinished")]
+
+    def __str__(self) -> str:
+        return f"{self.action} of {len(self.anomaly_ids)} anomalies by {self.user}"
+
+
+class BulkRunOutcome(models.Model):
+    """What a bulk run did to one anomaly. A done outcome commits in the anomaly's own
+    transaction, so a run taken over after a crash never applies an anomaly twice."""
+
+    run = models.ForeignKey(BulkRun, on_delete=models.CASCADE, related_name="outcomes")
+    anomaly_id = models.BigIntegerField()  # not a key: the outcome outlives a deleted anomaly
+    skipped = models.CharField(max_length=200, blank=True, help_text="Empty: done.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "anomaly_id"], name="one_outcome_per_anomaly")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.anomaly_id}: {self.skipped or 'done'}"

@@ -49,7 +49,6 @@ from anomalies.models import (  # noqa: E402
     Team,
     User,
 )
-from integrations import broker  # noqa: E402
 from integrations.models import (  # noqa: E402
     Connector,
     SyncEvent,
@@ -58,6 +57,7 @@ from integrations.models import (  # noqa: E402
     TicketLink,
 )
 from integrations.services.batching import deferred_deliveries  # noqa: E402
+from qualytics_jira import broker  # noqa: E402
 
 PREFIX = "bench-bulk"
 

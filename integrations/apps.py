@@ -16,10 +16,10 @@ class IntegrationsConfig(AppConfig):
             register_timeline_folder,
         )
         from anomalies.signals import anomaly_changed
+        from qualytics_jira.broker import load_publishing_transport
 
         from . import bulk, filters, row_tickets, sections, tasks, timeline  # noqa: F401 (tasks: registers the tasks services hand over by name)
         from .api.tickets import links_json
-        from .broker import load_publishing_transport
         from .services.batching import deferred_deliveries
         from .services.clients import validate_host_policy_setting
 

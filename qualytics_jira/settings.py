@@ -245,7 +245,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 # Publishing (from web requests and from tasks) uses its own connection with these connect
 # and read timeouts, so a stopped or hung broker costs a request this long at most, once per
-# SYNC_SWEEP_SECONDS (integrations/broker.py).
+# SYNC_SWEEP_SECONDS (qualytics_jira/broker.py).
 BROKER_PUBLISH_TIMEOUT = env.float("BROKER_PUBLISH_TIMEOUT", default=0.3)
 if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
     # Workers and beat: a hung Redis (no answer, connection still open) is given up on and
@@ -343,6 +343,10 @@ CELERY_BEAT_SCHEDULE = {
     "refresh-ticket-statuses": {
         "task": "integrations.tasks.refresh_ticket_statuses",
         "schedule": TICKET_REFRESH_SECONDS,
+    },
+    "resume-bulk-runs": {
+        "task": "anomalies.tasks.resume_bulk_runs",
+        "schedule": SYNC_SWEEP_SECONDS,
     },
     "sweep-rule-actions": {
         "task": "rules.tasks.sweep_rule_actions",

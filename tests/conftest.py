@@ -222,7 +222,7 @@ def servicenow_integration(servicenow_sim, manager):
 @pytest.fixture(autouse=True)
 def broker_breaker():
     """Each test starts believing the broker is up (a broken one trips a per-process pause)."""
-    from integrations.broker import breaker
+    from qualytics_jira.broker import breaker
 
     breaker.reset()
     yield breaker

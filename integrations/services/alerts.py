@@ -185,14 +185,16 @@ def recent_alerts(limit: int = 10) -> list[AlertNotice]:
 
 
 def on_event_failed(event_id: int) -> None:
-    from ..broker import publish
+    from qualytics_jira.broker import publish
+
     from ..tasks import alert_event_failed as task
 
     transaction.on_commit(lambda: publish(task, event_id))
 
 
 def on_integration_paused(integration_id: int) -> None:
-    from ..broker import publish
+    from qualytics_jira.broker import publish
+
     from ..tasks import alert_integration_paused as task
 
     transaction.on_commit(lambda: publish(task, integration_id))

@@ -19,8 +19,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from anomalies.models import Anomaly, HistoryEntry, User
+from qualytics_jira.broker import publish
 
-from ..broker import publish
 from ..connectors import get_connector
 from ..models import (
     ChangeKind,

@@ -21,9 +21,9 @@ from django.utils import timezone
 
 from anomalies.models import HistoryEntry
 from anomalies.services import AnomalyChange, record_history
+from qualytics_jira.broker import publish
 
 from .. import outbound
-from ..broker import publish
 from ..errors import ConnectorError, CredentialsRejected, Forbidden, NotFound, RateLimited
 from ..models import (
     UNFINISHED,

@@ -15,9 +15,9 @@ from django.utils import timezone
 from anomalies.models import Anomaly, User
 from anomalies.services import record_history
 from anomalies.validation import UNCLEAN_TEXT_MESSAGE, is_clean_text
+from qualytics_jira.broker import publish
 
 from .. import outbound
-from ..broker import publish
 from ..connectors import Connector, CreateFormSpec, RemoteTicket, TicketDraft
 from ..errors import ConnectorError, CredentialsRejected, NotFound
 from ..models import (

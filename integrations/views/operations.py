@@ -19,8 +19,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from qualytics_jira.broker import broker_answers
+
 from .. import metrics
-from ..broker import broker_answers
 from ..services.health import heartbeat_max_age, worker_heartbeat_age
 
 LOOPBACK = {"127.0.0.1", "::1"}

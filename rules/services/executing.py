@@ -18,11 +18,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from anomalies.services import record_history
-from integrations.broker import publish
 from integrations.models import TicketingIntegration, TicketLink
 from integrations.services import NewTicket, TicketError, create_ticket_once, link_existing_issue
 from integrations.services.connection import connected_integration
 from integrations.services.creating import in_flight_limit
+from qualytics_jira.broker import publish
 
 from .. import texts
 from ..matching import TemplateRefused, render

@@ -136,7 +136,7 @@ def test_it_alerts_when_the_sync_fails_an_event(
     django_capture_on_commit_callbacks,
 ):
     from anomalies.services import acknowledge_anomaly
-    from integrations import broker
+    from qualytics_jira import broker
 
     monkeypatch.setattr(broker, "publish", lambda task, *args, **kwargs: task(*args) or True)
     anomaly = make_anomaly(orders)

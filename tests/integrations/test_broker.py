@@ -1,4 +1,4 @@
-"""Publishing never keeps a request waiting on the broker (integrations/broker.py): a stopped
+"""Publishing never keeps a request waiting on the broker (qualytics_jira/broker.py): a stopped
 broker refuses at once, a hung one is given up on after BROKER_PUBLISH_TIMEOUT, and either
 way the process stops trying for a sweep interval."""
 
@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from kombu.exceptions import OperationalError
 
-from integrations import broker, tasks
+from qualytics_jira import broker, tasks
 
 # The bound a user would notice: an acknowledge must not take more than about a second.
 REQUEST_BOUND_SECONDS = 1.0
