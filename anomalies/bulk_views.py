@@ -108,6 +108,7 @@ def _run_context(run: BulkRun) -> dict:
     return {
         "run": run,
         "verb": result.verb,
+        "label": action.label if (action := bulk_actions().get(run.action)) else run.action,
         "total": total,
         "processed": processed,
         "percent": round(100 * processed / total) if total else 100,

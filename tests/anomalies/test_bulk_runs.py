@@ -82,9 +82,7 @@ def test_a_large_selection_is_answered_at_once_and_done_by_a_worker(
     assert run_bulk(run_id) == "done"
 
     finished = page_text(client, answer["Location"])
-    assert (
-        "3 acknowledged, 1 skipped: archived, 1 skipped: needs Author permission." in finished
-    )
+    assert "3 acknowledged, 1 skipped: archived, 1 skipped: needs Author permission." in finished
     assert "hx-trigger" not in finished, "a finished run is not polled"
     assert 'href="/anomalies/?type=record"' in finished, "the way back keeps the filters"
     assert statuses(writable) == [Status.ACKNOWLEDGED] * 3
@@ -196,9 +194,7 @@ def test_a_worker_that_lost_its_claim_stops_at_its_next_heartbeat(
     assert Comment.objects.count() == 1, "it stopped after the anomaly it was on"
 
 
-def test_an_anomaly_another_worker_recorded_is_rolled_back_not_applied_twice(
-    member_author, orders
-):
+def test_an_anomaly_another_worker_recorded_is_rolled_back_not_applied_twice(member_author, orders):
     anomaly = make_anomaly(orders)
     run = BulkRun.objects.create(user=member_author, action="comment", anomaly_ids=[anomaly.pk])
     BulkRunOutcome.objects.create(run=run, anomaly_id=anomaly.pk)  # the other worker's

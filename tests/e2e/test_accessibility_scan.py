@@ -19,6 +19,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.core.management import call_command
 from playwright.sync_api import Page
 
+from anomalies.models import Anomaly, BulkRun, User
 from integrations.models import SyncEvent, SyncState, TicketLink
 
 from .conftest import People, Stack
@@ -46,10 +47,17 @@ def linked_demo(e2e_stack: Stack, settings) -> dict[str, int]:
     failed = SyncEvent.objects.get(state=SyncState.FAILED).link
     pending = SyncEvent.objects.filter(state=SyncState.PENDING).first().link
     broken = TicketLink.objects.exclude(broken_reason="").get()
+    # A bulk run no worker has started yet (the page with its progress bar).
+    run = BulkRun.objects.create(
+        user=User.objects.get(username="manager"),
+        action="acknowledge",
+        anomaly_ids=list(Anomaly.objects.values_list("pk", flat=True)[:150]),
+    )
     return {
         "failed": failed.anomaly_id,
         "pending": pending.anomaly_id,
         "broken": broken.anomaly_id,
+        "bulk_run": run.pk,
     }
 
 
@@ -65,6 +73,7 @@ def scans(demo: dict[str, int]) -> list[Scan]:
         Scan("sync-health", "/settings/sync-health/"),
         Scan("rules", "/settings/rules/"),
         Scan("help", "/help/"),
+        Scan("bulk-run", f"/anomalies/bulk/{demo['bulk_run']}/"),
         Scan("404", "/anomalies/999999/", HTTPStatus.NOT_FOUND),
     ]
 
@@ -125,4 +134,4 @@ def test_it_finds_no_serious_accessibility_violation_on_any_page(
         for line in describe(name, v)
     ]
     assert not failing, "\n" + "\n".join(failing)
-    assert len(found) == 13  # every page above was scanned
+    assert len(found) == 14  # every page above was scanned
