@@ -8,10 +8,10 @@ Other apps register actions of their own (integrations: link to one Jira issue, 
 ticket for several) and batch hooks (integrations: hand the queued comments to workers once
 per Jira issue after the batch, instead of one broker message per comment).
 
-BULK_LIMIT: 1,000 anomalies a request. A bulk acknowledge of 1,000 takes about 5 s on
-Postgres on the 2-core dev box (bench/bulk_acknowledge.py: ~12 queries per anomaly, mostly
-ORM time), inside a web worker's timeout; above that, narrowing the filters is the better
-tool anyway.
+BULK_LIMIT: 1,000 anomalies a request. Above a page's worth (bulk_runs.BULK_INLINE_LIMIT) a
+worker carries the run out and the page shows its progress (anomalies.bulk_runs); 1,000 take
+it 4-9 s on Postgres on the 2-core dev boxes (bench/bulk_acknowledge.py). Above 1,000,
+narrowing the filters is the better tool anyway.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 import pytest
 from kombu.exceptions import OperationalError
 
-from qualytics_jira import broker, tasks
+from integrations import tasks
+from qualytics_jira import broker
 
 # The bound a user would notice: an acknowledge must not take more than about a second.
 REQUEST_BOUND_SECONDS = 1.0
