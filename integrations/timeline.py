@@ -20,7 +20,8 @@ from django.utils.html import format_html
 
 from anomalies.timeline import FoldedOutcome
 
-from .models import SyncEvent, SyncState
+from .connectors import Connector, get_connector
+from .models import ChangeKind, SyncEvent, SyncState
 
 # History lines the timeline leaves out: the fan-outs below show the same outcomes.
 FOLDED_ACTIONS = ("sync_delivered", "sync_failed")
@@ -29,13 +30,34 @@ FANOUTS_SHOWN = 200
 _EVENTS_READ = 2000
 
 
+@dataclass(frozen=True)
+class Note:
+    """One change's note on one ticket, as the timeline reads its sync event."""
+
+    pk: int
+    kind: str
+    at: datetime
+    state: str
+    finished_reason: str
+    issue_key: str
+    connector_kind: str
+
+    @property
+    def label(self) -> str:
+        return ChangeKind.label_of(self.kind)
+
+    @property
+    def connector(self) -> type[Connector]:
+        return get_connector(self.connector_kind)
+
+
 @dataclass
 class Fanout:
     """One change's notes, one per ticket linked when it was made."""
 
     kind: str
     at: datetime
-    events: list[SyncEvent] = field(default_factory=list)
+    events: list[Note] = field(default_factory=list)
 
     @property
     def first_event_id(self) -> int:
@@ -50,7 +72,21 @@ class Fanout:
         return any(event.state in (SyncState.PENDING, SyncState.SENDING) for event in self.events)
 
     def keys_in(self, *states: str) -> list[str]:
-        return [event.link.issue_key for event in self.events if event.state in states]
+        return [event.issue_key for event in self.events if event.state in states]
+
+
+# What a Note reads, as plain values: an anomaly with a few tickets and a long history has
+# hundreds of events, and a model instance per event, ticket and integration (with its
+# credentials decrypted each time) was most of the anomaly page's time (bench/pages.py).
+NOTE_FIELDS = (
+    "pk",
+    "kind",
+    "created_at",
+    "state",
+    "finished_reason",
+    "link__issue_key",
+    "link__integration__connector",
+)
 
 
 def fanouts(anomaly_id: int, *, first_event_ids: list[int] | None = None) -> list[Fanout]:
@@ -60,11 +96,12 @@ def fanouts(anomaly_id: int, *, first_event_ids: list[int] | None = None) -> lis
     if first_event_ids is not None:
         times = SyncEvent.objects.filter(pk__in=first_event_ids, link__anomaly_id=anomaly_id)
         events = events.filter(created_at__in=Subquery(times.values("created_at")))
-    rows = events.select_related("link__integration").order_by("-created_at", "-pk")
+    rows = events.order_by("-created_at", "-pk").values_list(*NOTE_FIELDS)
     grouped: dict[tuple[str, datetime], Fanout] = {}
-    for event in list(rows[:_EVENTS_READ])[::-1]:
-        key = (event.kind, event.created_at)
-        grouped.setdefault(key, Fanout(kind=event.kind, at=event.created_at)).events.append(event)
+    for row in list(rows[:_EVENTS_READ])[::-1]:
+        note = Note(*row)
+        key = (note.kind, note.at)
+        grouped.setdefault(key, Fanout(kind=note.kind, at=note.at)).events.append(note)
     found = list(grouped.values())[-FANOUTS_SHOWN:]
     if first_event_ids is not None:
         found = [fanout for fanout in found if fanout.first_event_id in first_event_ids]
@@ -83,7 +120,7 @@ def fanouts_for_page(request: HttpRequest, anomaly_id: int) -> list[Fanout]:
 
 def outcome_words(fanout: Fanout) -> str:
     """ "comment delivered to DQ-1, DQ-2; pending on DQ-3; failed on DQ-4 (reason)"."""
-    noun = fanout.events[0].link.integration.connector_class.note_noun
+    noun = fanout.events[0].connector.note_noun
     parts = []
     delivered = fanout.keys_in(SyncState.DELIVERED)
     if delivered:
@@ -96,7 +133,7 @@ def outcome_words(fanout: Fanout) -> str:
     if failed:
         prefix = "" if parts else f"{noun} "
         reasons = ", ".join(
-            f"{event.link.issue_key} ({event.finished_reason.rstrip('.') or 'no reason'})"
+            f"{event.issue_key} ({event.finished_reason.rstrip('.') or 'no reason'})"
             for event in failed
         )
         parts.append(f"{prefix}failed on {reasons}")
@@ -119,7 +156,7 @@ def folded_outcomes(request: HttpRequest, access) -> list[FoldedOutcome]:
     """For anomalies' timeline: each fan-out, keyed by its change's kind and time."""
     found = []
     for fanout in fanouts_for_page(request, access.anomaly.pk):
-        connector = fanout.events[0].link.integration.connector_class
+        connector = fanout.events[0].connector
         found.append(
             FoldedOutcome(
                 kind=fanout.kind,

@@ -42,6 +42,11 @@ class ChangeKind(models.TextChoices):
     RESTORED = "restored", "Restore status"
     COMMENTED = "commented", "Comment"
 
+    @classmethod
+    def label_of(cls, kind: str) -> str:
+        """How a change reads in the anomaly's history: "Acknowledgement", "Comment"."""
+        return cls(kind).label if kind in cls.values else "Comment"
+
 
 class TicketingIntegration(models.Model):
     connector = models.CharField(max_length=20, editable=False)  # a registry kind: "jira"

@@ -118,7 +118,7 @@ class SyncEvent(models.Model):
     @property
     def label(self) -> str:
         """How the event reads in the anomaly's history: "Acknowledgement", "Comment"."""
-        return ChangeKind(self.kind).label if self.kind in ChangeKind.values else "Comment"
+        return ChangeKind.label_of(self.kind)
 
     def _save(self, *fields: str) -> None:
         self.save(update_fields=list(fields))
