@@ -174,6 +174,14 @@ class AnomalyQuerySet(models.QuerySet):
             return self
         return self.filter(datastore__in=Datastore.objects.filter(permissions__team__members=user))
 
+    def visible_among(self, user: User, datastores) -> "AnomalyQuerySet":
+        """`visible_to`, given the datastores the user sees (`visible_datastores`, already
+        read): their ids as literals plan far faster than the permission join, which
+        Postgres planned again in each subquery (9 ms of planning per list count query)."""
+        if user.is_admin:
+            return self
+        return self.filter(datastore_id__in=[datastore.pk for datastore in datastores])
+
     def open(self) -> "AnomalyQuerySet":
         return self.filter(status__in=OPEN_STATUSES)
 

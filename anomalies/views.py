@@ -133,7 +133,8 @@ def _row_html(anomaly, detail_prefix: str) -> str:
 def anomaly_list(request):
     datastores = list(visible_datastores(request.user))
     form = AnomalyFilterForm(request.GET or None, datastores=datastores)
-    filtered = filter_anomalies(Anomaly.objects.visible_to(request.user), form, user=request.user)
+    visible = Anomaly.objects.visible_among(request.user, datastores)
+    filtered = filter_anomalies(visible, form, user=request.user)
     searched = bool(form.cleaned_or_default("q", ""))
     counts = count_by_status(filtered, sampled=searched)
 
