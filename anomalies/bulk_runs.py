@@ -11,8 +11,9 @@ Faults: the row is the truth. A run whose message was lost, or whose worker died
 out again by the sweeper (`resume_bulk_runs`, on beat) once its heartbeat is STALE_AFTER old.
 Each anomaly's outcome commits in the anomaly's own transaction (`BulkRunOutcome`, unique
 per run and anomaly), so the worker that takes over skips what was done and never applies an
-anomaly twice, even if the first worker is still alive: it loses its claim at its next
-heartbeat and stops. What is lost in a crash is only the summary's notes of the interrupted
+anomaly twice, even if the first worker is still alive: an anomaly both reach is rolled
+back by whichever records it second, and the first loses its claim at its next heartbeat
+and stops. What is lost in a crash is only the summary's notes of the interrupted
 part ("86 Jira comments queued"); the comments themselves are in the outbox and go out.
 """
 
@@ -31,6 +32,7 @@ from .bulk import (
     BulkAction,
     BulkRefused,
     BulkResult,
+    Skip,
     bulk_actions,
     run_bulk_action,
     select_anomalies,
@@ -43,7 +45,9 @@ from .models import Anomaly, BulkRun, BulkRunOutcome, BulkRunState, User
 BULK_INLINE_LIMIT = 100
 HEARTBEAT_EVERY = 25  # anomalies between heartbeats: ~0.1-0.2 s of work
 STALE_AFTER = timedelta(seconds=60)
+KEEP_FINISHED = timedelta(days=7)
 RUN_TASK = "anomalies.tasks.run_bulk"
+DONE_ELSEWHERE = "done by another worker"
 
 
 class RunTakenOver(Exception):
@@ -149,13 +153,13 @@ class OutcomeRecorder:
         self.since_heartbeat = 0
 
     def done(self, anomaly_id: int) -> None:
-        # In the anomaly's transaction: if another worker recorded it first, this raises and
-        # the whole change rolls back (the anomaly is not applied twice). No savepoint: the
-        # transaction is left at once, by the raise.
+        # In the anomaly's transaction: if another worker recorded it first, the Skip rolls
+        # the whole change back (the anomaly is not applied twice) and the run goes on with
+        # the next one. No savepoint: the transaction is left at once, by the raise.
         try:
             BulkRunOutcome.objects.create(run=self.run, anomaly_id=anomaly_id)
         except IntegrityError:
-            raise RunTakenOver from None
+            raise Skip(DONE_ELSEWHERE) from None
 
     def skipped(self, reasons: dict[int, str]) -> None:
         BulkRunOutcome.objects.bulk_create(
@@ -188,6 +192,14 @@ def resume_bulk_runs() -> int:
     for run_id in ids:
         publish(RUN_TASK, run_id)
     return len(ids)
+
+
+def prune_bulk_runs() -> int:
+    """Forget runs finished more than KEEP_FINISHED ago (their pages then 404); the changes
+    themselves are in each anomaly's history."""
+    cutoff = timezone.now() - KEEP_FINISHED
+    deleted, _ = BulkRun.objects.filter(state=BulkRunState.DONE, finished_at__lt=cutoff).delete()
+    return deleted
 
 
 # --- what the page and the API show ---------------------------------------------------------

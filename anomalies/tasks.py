@@ -15,3 +15,8 @@ def run_bulk(run_id: int) -> str:
 @shared_task(ignore_result=True)
 def resume_bulk_runs() -> int:
     return bulk_runs.resume_bulk_runs()
+
+
+@shared_task(ignore_result=True)
+def prune_bulk_runs() -> int:
+    return bulk_runs.prune_bulk_runs()

@@ -352,6 +352,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "rules.tasks.sweep_rule_actions",
         "schedule": SYNC_SWEEP_SECONDS,
     },
+    "prune-bulk-runs": {
+        "task": "anomalies.tasks.prune_bulk_runs",
+        "schedule": 24 * 3600,
+    },
     # Jira webhook delivery ids are kept for dedup only as long as Jira may retry.
     "prune-webhook-deliveries": {
         "task": "integrations.tasks.prune_webhook_deliveries",

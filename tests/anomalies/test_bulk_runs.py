@@ -22,7 +22,7 @@ from anomalies.models import (
     Level,
     Status,
 )
-from anomalies.tasks import resume_bulk_runs, run_bulk
+from anomalies.tasks import prune_bulk_runs, resume_bulk_runs, run_bulk
 from tests.api import api_client
 from tests.conftest import grant, make_anomaly, make_user
 
@@ -195,21 +195,23 @@ def test_a_worker_that_lost_its_claim_stops_at_its_next_heartbeat(
 
 
 def test_an_anomaly_another_worker_recorded_is_rolled_back_not_applied_twice(member_author, orders):
-    anomaly = make_anomaly(orders)
-    run = BulkRun.objects.create(user=member_author, action="comment", anomaly_ids=[anomaly.pk])
-    BulkRunOutcome.objects.create(run=run, anomaly_id=anomaly.pk)  # the other worker's
-    found, _ = select_anomalies(Anomaly.objects.all(), [anomaly.pk])
+    anomalies = [make_anomaly(orders) for _ in range(2)]
+    ids = [a.pk for a in anomalies]
+    run = BulkRun.objects.create(user=member_author, action="comment", anomaly_ids=ids)
+    BulkRunOutcome.objects.create(run=run, anomaly_id=ids[0])  # the other worker's
+    found, _ = select_anomalies(Anomaly.objects.all(), ids)
 
-    with pytest.raises(bulk_runs.RunTakenOver):
-        run_bulk_action(
-            bulk_actions()["comment"],
-            found,
-            by=member_author,
-            record=bulk_runs.OutcomeRecorder(run, claim=""),
-            text="Twice?",
-        )
+    result = run_bulk_action(
+        bulk_actions()["comment"],
+        found,
+        by=member_author,
+        record=bulk_runs.OutcomeRecorder(run, claim=""),
+        text="Twice?",
+    )
 
-    assert not Comment.objects.exists()
+    assert result.skipped == {ids[0]: bulk_runs.DONE_ELSEWHERE}
+    assert not Comment.objects.filter(anomaly_id=ids[0]).exists()
+    assert Comment.objects.filter(anomaly_id=ids[1]).count() == 1, "the run went on"
 
 
 def test_options_that_no_longer_hold_refuse_the_whole_run(
@@ -269,3 +271,23 @@ def test_the_api_answers_202_and_the_run_gives_the_results_when_done(
     assert done["results"][-1] == {"id": 999999, "result": "skipped", "reason": "not found"}
     other = api_client(client, make_user("other"))
     assert other.get(body["url"]).status_code == 404
+
+
+def test_finished_runs_are_forgotten_after_a_week(member_author):
+    week_ago = timezone.now() - bulk_runs.KEEP_FINISHED - timedelta(minutes=1)
+    old = BulkRun.objects.create(
+        user=member_author, action="acknowledge", state=BulkRunState.DONE, finished_at=week_ago
+    )
+    BulkRunOutcome.objects.create(run=old, anomaly_id=1)
+    recent = BulkRun.objects.create(
+        user=member_author,
+        action="acknowledge",
+        state=BulkRunState.DONE,
+        finished_at=timezone.now(),
+    )
+    unfinished = BulkRun.objects.create(user=member_author, action="acknowledge")
+
+    prune_bulk_runs()
+
+    assert set(BulkRun.objects.values_list("pk", flat=True)) == {recent.pk, unfinished.pk}
+    assert not BulkRunOutcome.objects.exists()
