@@ -173,12 +173,19 @@ def latency_lines(latency: dict) -> list[str]:
 
 
 def sync_lines(results: list[dict]) -> list[str]:
-    return [
-        f"| sync, {r['workers']} worker process{'es' if r['workers'] > 1 else ''}, "
-        f"{r['events']:,} events | {r['rate']:.0f} events/s | {r['floor_rate']:.0f} posts/s | "
-        f"{r['rate'] / r['floor_rate']:.2f}× |"
-        for r in results
-    ]
+    lines = []
+    for r in results:
+        processes = f"{r['workers']} worker process{'es' if r['workers'] > 1 else ''}"
+        lines.append(
+            f"| sync, {processes}, {r['events']:,} events | {r['rate']:.0f} events/s | "
+            f"{r['floor_rate']:.0f} posts/s | {r['rate'] / r['floor_rate']:.2f}× |"
+        )
+        if r.get("peak_mb"):
+            lines.append(
+                f"| sync, {processes}: largest worker process's peak memory | "
+                f"{r['peak_mb']:.0f} MB | 150 MB | |"
+            )
+    return lines
 
 
 def machine() -> str:
@@ -306,12 +313,19 @@ def main() -> None:
 
 def run_pages(env: dict, anomalies: int, rounds: int) -> list:
     from bench import pages
+    from bench.memory import peaks_mb
 
     port = free_port()
     server = serve(env, port)
     try:
         print(f"pages at {anomalies:,} anomalies (p50 / p95 under 4 clients):")
         measures = pages.run(f"http://127.0.0.1:{port}", rounds)
+        web_peaks = peaks_mb(server.pid)
+        print(
+            f"web processes' peak memory (gunicorn master and {WORKERS} workers): "
+            + ", ".join(f"{mb:.0f}" for mb in web_peaks)
+            + " MB"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)

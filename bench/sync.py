@@ -36,6 +36,7 @@ import requests  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from anomalies.models import Anomaly  # noqa: E402
+from bench.memory import peaks_mb  # noqa: E402
 from bench.refresh import point_integration_at  # noqa: E402
 from integrations.jira import adf  # noqa: E402
 from integrations.jira.connector import NOTE_PROPERTY  # noqa: E402
@@ -199,13 +200,15 @@ def main() -> None:
         seconds = time.perf_counter() - started
         done = delivered(ids)
         floor_after = floor(sim_url, workers, events)
+        peaks = peaks_mb(process.pid)
     finally:
         stop(process)
     rate = done / seconds
     TicketLink.objects.filter(issue_id__startswith=MARK).delete()
     print(json.dumps({"workers": workers, "events": events, "delivered": done, "rate": rate,
                       "messages": messages, "floor_rate": (floor_before + floor_after) / 2,
-                      "floor_rates": [floor_before, floor_after]}))  # fmt: skip
+                      "floor_rates": [floor_before, floor_after],
+                      "peak_mb": peaks[0] if peaks else None}))  # fmt: skip
 
 
 if __name__ == "__main__":
