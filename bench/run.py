@@ -222,6 +222,7 @@ def write_results(
     sync: list,
     latency: dict,
     seconds: float,
+    web_peaks: list[float],
 ) -> None:
     lines = [
         f"# Benchmark results ({scale}: {anomalies:,} anomalies)",
@@ -255,6 +256,8 @@ def write_results(
         "",
         "| measure | now | floor | ratio |",
         "|---|---|---|---|",
+        f"| web process peak memory (largest of {WORKERS} gunicorn workers, pages run) | "
+        f"{max(web_peaks):.0f} MB | 150 MB | |",
         *refresh_lines(refresh),
         *sync_lines(sync),
         *latency_lines(latency),
@@ -286,7 +289,8 @@ def main() -> None:
     import django
 
     django.setup()
-    measures = run_pages(env, anomalies, args.rounds) if "pages" in parts else []
+    web_peaks: list[float] = []
+    measures = run_pages(env, anomalies, args.rounds, web_peaks) if "pages" in parts else []
     refresh = None
     if "refresh" in parts:
         print("\nrefresh of 10,000 links:")
@@ -307,11 +311,12 @@ def main() -> None:
     print(f"\nmachine: {machine()}")
     if parts >= set(PARTS):
         seconds = time.perf_counter() - started
-        write_results(args.scale, anomalies, measures, refresh, sync, latency, seconds)
+        write_results(args.scale, anomalies, measures, refresh, sync, latency, seconds, web_peaks)
         print("\nwritten: bench/RESULTS.md")
 
 
-def run_pages(env: dict, anomalies: int, rounds: int) -> list:
+def run_pages(env: dict, anomalies: int, rounds: int, web_peaks: list) -> list:
+    """The page measures; `web_peaks` receives the web processes' peak memory (MB)."""
     from bench import pages
     from bench.memory import peaks_mb
 
@@ -320,7 +325,7 @@ def run_pages(env: dict, anomalies: int, rounds: int) -> list:
     try:
         print(f"pages at {anomalies:,} anomalies (p50 / p95 under 4 clients):")
         measures = pages.run(f"http://127.0.0.1:{port}", rounds)
-        web_peaks = peaks_mb(server.pid)
+        web_peaks[:] = peaks_mb(server.pid)
         print(
             f"web processes' peak memory (gunicorn master and {WORKERS} workers): "
             + ", ".join(f"{mb:.0f}" for mb in web_peaks)
