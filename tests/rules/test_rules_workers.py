@@ -43,6 +43,16 @@ DRAIN_TIMEOUT = int(os.environ.get("RULES_BURST_DRAIN_TIMEOUT", "240"))
 UNFINISHED = (ActionState.PENDING, ActionState.SENDING, ActionState.WAITING)
 
 
+@pytest.fixture(autouse=True)
+def on_the_production_database() -> None:
+    """These take ~110 s; they run once, on Postgres (what production runs on). On SQLite the
+    same crash recovery is covered in-process, deterministically (test_rules_crash_recovery)."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("real-process rules runs are for Postgres; SQLite: test_rules_crash_recovery")
+
+
 @pytest.fixture(scope="session")
 def jira_process(session_processes: Processes) -> SimulatorProcess:
     return session_processes.jira_simulator(email=SIM_EMAIL, token=SIM_TOKEN)
