@@ -20,7 +20,7 @@ part ("86 Jira comments queued"); the comments themselves are in the outbox and 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError
 from django.db.models import Q
@@ -78,6 +78,34 @@ def _option_inputs(action: BulkAction, data) -> dict:
         return {}
     names = action.options_form.base_fields
     return {name: data.get(name) for name in names if data.get(name) is not None}
+
+
+# The list reminds its user of the runs they started in the last hour (kept in the session,
+# which the list reads anyway: no query), until they have seen one finished on its page.
+REMEMBERED_FOR = timedelta(hours=1)
+SESSION_KEY = "bulk_runs"
+
+
+def remember_run(session, run: BulkRun, label: str) -> None:
+    kept = [entry for entry in remembered_runs(session) if entry["id"] != run.pk]
+    entry = {"id": run.pk, "label": label, "at": run.created_at.isoformat()}
+    session[SESSION_KEY] = [entry, *kept][:3]
+
+
+def remembered_runs(session) -> list[dict]:
+    """[{"id", "label", "at"}], newest first, started within REMEMBERED_FOR."""
+    since = timezone.now() - REMEMBERED_FOR
+    found = []
+    for entry in session.get(SESSION_KEY, []):
+        started = datetime.fromisoformat(entry["at"])
+        if started >= since:
+            found.append({**entry, "at": started})
+    return found
+
+
+def forget_run(session, run_id: int) -> None:
+    if any(entry["id"] == run_id for entry in session.get(SESSION_KEY, [])):
+        session[SESSION_KEY] = [e for e in session[SESSION_KEY] if e["id"] != run_id]
 
 
 # --- the worker's side ----------------------------------------------------------------------

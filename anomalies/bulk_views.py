@@ -16,7 +16,14 @@ from .bulk import (
     validated_options,
 )
 from .bulk import select_anomalies as select_by_ids
-from .bulk_runs import run_result, runs_in_background, runs_of, start_bulk_run
+from .bulk_runs import (
+    forget_run,
+    remember_run,
+    run_result,
+    runs_in_background,
+    runs_of,
+    start_bulk_run,
+)
 from .filters import filter_anomalies
 from .forms import AnomalyFilterForm, BulkSelectionForm
 from .models import Anomaly, BulkRun, BulkRunState, User
@@ -76,6 +83,7 @@ def bulk_action(request: HttpRequest):
         messages.error(request, str(refused))
     else:
         if isinstance(result, BulkRun):
+            remember_run(request.session, result, _run_context(result)["title"])
             return redirect("anomalies:bulk_run", run_id=result.pk)
         (messages.success if result.done else messages.warning)(request, result.summary() + ".")
     return redirect(back)
@@ -85,7 +93,10 @@ def bulk_action(request: HttpRequest):
 @require_GET
 def bulk_run_page(request: HttpRequest, run_id: int):
     run = _own_run(request, run_id)
-    return render(request, "anomalies/bulk_run.html", _run_context(run))
+    context = _run_context(run)
+    if context["finished"]:
+        forget_run(request.session, run.pk)
+    return render(request, "anomalies/bulk_run.html", context)
 
 
 @login_required
@@ -104,11 +115,13 @@ def _own_run(request: HttpRequest, run_id: int) -> BulkRun:
 def _run_context(run: BulkRun) -> dict:
     result = run_result(run)
     total = len(run.anomaly_ids)
+    action = bulk_actions().get(run.action)
+    label = action.label if action else run.action
     processed = len(result.done) + len(result.skipped)
     return {
         "run": run,
         "verb": result.verb,
-        "label": action.label if (action := bulk_actions().get(run.action)) else run.action,
+        "title": f"{label} {total:,} anomal{'y' if total == 1 else 'ies'}",
         "total": total,
         "processed": processed,
         "percent": round(100 * processed / total) if total else 100,

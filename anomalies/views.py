@@ -8,6 +8,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_POST
 
 from . import listing, services
+from .bulk_runs import remembered_runs
 from .filters import filter_anomalies
 from .forms import DEFAULT_PAGE_SIZE, PAGE_SIZES, SORTS, AnomalyFilterForm, ArchiveForm, CommentForm
 from .listing import CURSOR_PARAMS, CappedCount, count_by_status, keyset_page, total
@@ -162,6 +163,7 @@ def anomaly_list(request):
             # One reversal for the page; each row appends its id.
             "rows_html": rows_html,
             "list_footers": render_list_footers(page.object_list),
+            "bulk_runs": remembered_runs(request.session),
         },
     )
 

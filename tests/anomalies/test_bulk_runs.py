@@ -291,3 +291,21 @@ def test_finished_runs_are_forgotten_after_a_week(member_author):
 
     assert set(BulkRun.objects.values_list("pk", flat=True)) == {recent.pk, unfinished.pk}
     assert not BulkRunOutcome.objects.exists()
+
+
+def test_the_list_reminds_its_user_of_a_run_until_they_have_seen_it_finished(
+    client, member_author, orders, handed_out
+):
+    client.force_login(member_author)
+    answer = post_bulk(client, "acknowledge", [make_anomaly(orders) for _ in range(3)])
+    run_page = answer["Location"]
+
+    reminder = page_text(client, reverse("anomalies:list"))
+    assert "Your bulk action “Acknowledge 3 anomalies”" in reminder
+    assert f'<a href="{run_page}">see its progress and outcome</a>' in reminder
+    page_text(client, run_page)  # still running: the reminder stays
+    assert run_page in page_text(client, reverse("anomalies:list"))
+
+    run_bulk(handed_out[0])
+    assert "3 acknowledged" in page_text(client, run_page)
+    assert run_page not in page_text(client, reverse("anomalies:list"))
