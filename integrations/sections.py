@@ -99,7 +99,9 @@ def render_linked_tickets(request, access: AnomalyAccess):
         "anomaly": access.anomaly,
         "access": access,
         "integration": integration,
-        "missed_count": missed_events(access.anomaly).count() if integration else 0,
+        "missed_count": (
+            missed_events(access.anomaly, connected=integration).count() if integration else 0
+        ),
         "connector": integration.connector_class if integration else None,
         "connector_names": " or ".join(name for _, name in connector_choices()),
         "show_all_events": show_all,

@@ -140,14 +140,18 @@ def hold_missed_events(change, links: list[TicketLink]) -> None:
     )
 
 
-def missed_events(anomaly: Anomaly | None = None) -> QuerySet[SyncEvent]:
-    """Notes of re-attached links that were not sent because the site was disconnected."""
+def missed_events(
+    anomaly: Anomaly | None = None, *, connected: TicketingIntegration | None = None
+) -> QuerySet[SyncEvent]:
+    """Notes of re-attached links that were not sent because the site was disconnected.
+    ``connected``: the connected integration, when the caller has read it already."""
+    since = connected.connected_at if connected is not None else _connected_since()
     events = SyncEvent.objects.filter(
         state=SyncState.CANCELLED,
         finished_reason__in=MISSED_REASONS,
         link__removed_at__isnull=True,
         link__integration__state=IntegrationState.CONNECTED,
-        created_at__lt=_connected_since(),
+        created_at__lt=since,
     )
     return events.filter(link__anomaly=anomaly) if anomaly is not None else events
 
