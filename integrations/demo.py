@@ -85,7 +85,7 @@ class Note:
     uuid: uuid.UUID = field(default_factory=uuid.uuid4)
     delivered_at: datetime | None = None
     next_attempt_at: datetime | None = None
-    jira_comment_id: str = ""
+    remote_note_id: str = ""
 
 
 @dataclass
@@ -225,7 +225,7 @@ def _make_issues(
     for plan, issue in zip(plans, made, strict=True):
         delivered = [note for note in plan.notes if note.state == SyncState.DELIVERED]
         for note, comment_id in zip(delivered, issue["comments"], strict=True):
-            note.jira_comment_id = comment_id
+            note.remote_note_id = comment_id
         plan.link = TicketLink(
             anomaly=plan.anomaly,
             integration=integration,
@@ -318,7 +318,7 @@ def _event(note: Note, link: TicketLink) -> SyncEvent:
         attempts=14 if failed else (1 if note.state == SyncState.DELIVERED else 0),
         next_attempt_at=note.next_attempt_at,
         last_error=RATE_LIMITED_REASON if note.next_attempt_at else "",
-        jira_comment_id=note.jira_comment_id,
+        remote_note_id=note.remote_note_id,
         created_at=note.at,
         delivered_at=note.delivered_at,
         finished_reason=FAILED_REASON if failed else "",

@@ -83,7 +83,9 @@ class SyncEvent(models.Model):
     # SYNC_LOOKBACK_MARGIN_SECONDS, and only after a last look finds no comment.
     uncertain_since = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
-    jira_comment_id = models.CharField(max_length=32, blank=True)
+    # The delivered note's id as the connector gives it (post_note): a Jira comment's id; for
+    # ServiceNow, whose work notes have no id of their own in the answer, the event's marker.
+    remote_note_id = models.CharField(max_length=32, blank=True)
     created_at = models.DateTimeField()
     delivered_at = models.DateTimeField(null=True, blank=True)
     retried_at = models.DateTimeField(
@@ -130,8 +132,8 @@ class SyncEvent(models.Model):
 
     def mark_delivered(self, note_id: str, *, at) -> None:
         self.state, self.delivered_at = SyncState.DELIVERED, at
-        self.jira_comment_id, self.sending_since, self.last_error = str(note_id), None, ""
-        self._save("state", "jira_comment_id", "delivered_at", "sending_since", "last_error")
+        self.remote_note_id, self.sending_since, self.last_error = str(note_id), None, ""
+        self._save("state", "remote_note_id", "delivered_at", "sending_since", "last_error")
 
     def wait_until(self, until, *, reason: str) -> None:
         """Back in the queue, not before ``until``, saying why."""

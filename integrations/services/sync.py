@@ -415,7 +415,7 @@ def _record_delivered(delivered: list[tuple[SyncEvent, str]], unsent: list[SyncE
 def _mark_delivered(events: list[SyncEvent], note_ids: list[str], now: datetime) -> None:
     for event, note_id in zip(events, note_ids, strict=True):
         event.state, event.delivered_at = SyncState.DELIVERED, now
-        event.jira_comment_id, event.sending_since, event.last_error = str(note_id), None, ""
+        event.remote_note_id, event.sending_since, event.last_error = str(note_id), None, ""
     # The links' `last_synced_at` is left alone: it says when their status was read, and
     # the page says "status read …" beside the badge; a delivery has its own time.
     _write_delivered(events, now)
@@ -435,24 +435,24 @@ def _write_delivered(events: list[SyncEvent], now: datetime) -> None:
     PostgreSQL `UPDATE … FROM (VALUES …)`; elsewhere a CASE on the note id (Django's
     `bulk_update` builds a CASE per column, which cost more than the statement itself)."""
     if connection.vendor != "postgresql":
-        note_for = Case(*(When(pk=e.pk, then=Value(e.jira_comment_id)) for e in events))
+        note_for = Case(*(When(pk=e.pk, then=Value(e.remote_note_id)) for e in events))
         SyncEvent.objects.filter(pk__in=[e.pk for e in events]).update(
             state=SyncState.DELIVERED,
             delivered_at=now,
             sending_since=None,
             last_error="",
-            jira_comment_id=note_for,
+            remote_note_id=note_for,
         )
         return
     quote = connection.ops.quote_name
     params: list = [SyncState.DELIVERED, now]
     for event in events:
-        params += [event.pk, event.jira_comment_id]
+        params += [event.pk, event.remote_note_id]
     rows = ", ".join(["(%s::bigint, %s)"] * len(events))
     # The table name comes from the model; every value is a bound parameter.
     sql = (
         f"UPDATE {quote(SyncEvent._meta.db_table)} AS t SET state = %s, "  # noqa: S608
-        "delivered_at = %s, sending_since = NULL, last_error = '', jira_comment_id = v.note "
+        "delivered_at = %s, sending_since = NULL, last_error = '', remote_note_id = v.note "
         f"FROM (VALUES {rows}) AS v(id, note) WHERE t.id = v.id"
     )
     with connection.cursor() as cursor:

@@ -125,7 +125,7 @@ def test_it_links_anomalies_to_simulator_issues_that_hold_the_delivered_notes(db
             for prop in comment["properties"]
             if prop["key"] == NOTE_PROPERTY
         }
-        assert markers[str(event.uuid)] == event.jira_comment_id
+        assert markers[str(event.uuid)] == event.remote_note_id
         assert event.link.anomaly.history.filter(action="sync_delivered").exists()
 
     assert SyncEvent.objects.filter(state=SyncState.PENDING).count() == 6

@@ -151,7 +151,7 @@ def test_it_acknowledges_every_matching_anomaly_in_the_background_and_each_comme
     wait_for_deliveries(len(done))
     for issue in issues:
         events = SyncEvent.objects.filter(link__issue_key=issue["key"]).order_by("pk")
-        delivered = [int(event.jira_comment_id) for event in events]
+        delivered = [int(event.remote_note_id) for event in events]
         assert delivered == sorted(delivered), "Jira received them out of order"
         comments = jira.comments(issue["key"])
         in_jira = sorted(int(c["id"]) for c in comments if c["id"] not in before[issue["key"]])

@@ -108,7 +108,7 @@ def test_it_acknowledges_200_across_two_datastores_and_delivers_each_comment_onc
     for key in ("DQ-2", "DQ-3"):
         events = list(SyncEvent.objects.filter(link__issue_key=key).order_by("pk"))
         assert {event.state for event in events} == {SyncState.DELIVERED}
-        delivered = [int(event.jira_comment_id) for event in events]
+        delivered = [int(event.remote_note_id) for event in events]
         assert delivered == sorted(delivered), "Jira received them out of order"
         in_jira = [int(comment["id"]) for comment in jira_sim.control.comments(key)]
         assert sorted(in_jira) == delivered, "a comment is missing or doubled in Jira"

@@ -162,7 +162,7 @@ def test_it_posts_the_acknowledgement_with_its_event_property(
     assert comment["text"] == f"{STAMP} Qualytics Anomaly Status: Acknowledged"
     assert comment["properties"] == [{"key": PROPERTY_KEY, "value": {"event": str(event.uuid)}}]
     event.refresh_from_db()
-    assert (event.state, event.jira_comment_id) == (SyncState.DELIVERED, comment["id"])
+    assert (event.state, event.remote_note_id) == (SyncState.DELIVERED, comment["id"])
 
 
 def test_it_posts_the_archive_reason_and_note(
@@ -579,7 +579,7 @@ def test_it_finds_a_comment_whose_post_timed_out_instead_of_posting_twice(
     assert deliver(event) == "delivered"
     (comment,) = jira_sim.control.comments("DQ-2")
     event.refresh_from_db()
-    assert event.jira_comment_id == comment["id"]
+    assert event.remote_note_id == comment["id"]
     assert comment_posts(jira_sim) == []  # found by its property, not posted again
 
 

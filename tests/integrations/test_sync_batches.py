@@ -121,8 +121,8 @@ def test_it_delivers_a_batch_of_due_comments_with_one_message_and_six_statements
     statements = [q["sql"] for q in queries if not q["sql"].startswith(TRANSACTION_CONTROL)]
     assert len(statements) <= 6, "\n".join(sql[:120] for sql in statements)
     delivered = SyncEvent.objects.filter(state=SyncState.DELIVERED).order_by("pk")
-    assert [int(e.jira_comment_id) for e in delivered] == sorted(
-        int(e.jira_comment_id) for e in delivered
+    assert [int(e.remote_note_id) for e in delivered] == sorted(
+        int(e.remote_note_id) for e in delivered
     )
     assert all(e.attempts == 1 and e.sending_since is None for e in delivered)
     history = HistoryEntry.objects.filter(action="sync_delivered")

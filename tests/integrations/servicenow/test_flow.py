@@ -184,7 +184,7 @@ def test_it_syncs_acknowledge_comment_and_archive_as_work_notes_in_order(
 
     events = list(SyncEvent.objects.filter(link=link).order_by("pk"))
     assert [e.state for e in events] == [SyncState.DELIVERED] * 3
-    assert [e.jira_comment_id for e in events] == [e.uuid.hex for e in events]
+    assert [e.remote_note_id for e in events] == [e.uuid.hex for e in events]
     assert work_notes(servicenow_sim, "INC0010003") == [e.body for e in events]
     assert "Acknowledged" in events[0].body and "Looking into it" in events[1].body
     patches = [
