@@ -12,7 +12,7 @@ from . import services
 from .api import anomaly_detail_json
 from .api_http import ApiError, api_view, read_json
 from .bulk import BulkRefused, BulkResult
-from .bulk_runs import run_result
+from .bulk_runs import run_result, runs_of
 from .bulk_views import perform_bulk
 from .forms import AssigneeForm
 from .models import BulkRun, BulkRunState, User
@@ -58,7 +58,7 @@ def bulk(request: HttpRequest):
 @api_view("GET")
 def bulk_run(request: HttpRequest, run_id: int):
     """A bulk request answered with 202: its progress, and its results once done."""
-    run = BulkRun.objects.filter(user=request.user, pk=run_id).first()
+    run = runs_of(request.user).filter(pk=run_id).first()
     if run is None:
         raise ApiError(HTTPStatus.NOT_FOUND, "No such bulk run.")
     return JsonResponse(_run_json(run))
@@ -76,7 +76,7 @@ def _run_json(run: BulkRun) -> dict:
         "state": run.state,
         "url": response_location(run),
         "total": len(run.anomaly_ids),
-        "processed": len(result.done) + len(result.skipped),
+        "processed": result.processed,
     }
     if finished and run.refused:
         return body | {"refused": run.refused}

@@ -51,6 +51,11 @@ class BulkResult:
     notes: list[str] = dataclasses.field(default_factory=list)  # "86 Jira comments queued"
 
     @property
+    def processed(self) -> int:
+        """How many anomalies have an outcome, done or skipped."""
+        return len(self.done) + len(self.skipped)
+
+    @property
     def skipped_by_reason(self) -> Counter:
         return Counter(self.skipped.values())
 

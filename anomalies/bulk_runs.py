@@ -249,3 +249,11 @@ def run_result(run: BulkRun) -> BulkResult:
 
 def runs_of(user: User):
     return BulkRun.objects.filter(user=user)
+
+
+def run_title(run: BulkRun) -> str:
+    """ "Acknowledge 1,000 anomalies": the run's page heading and the list's reminder."""
+    action = bulk_actions().get(run.action)
+    label = action.label if action else run.action
+    total = len(run.anomaly_ids)
+    return f"{label} {total:,} anomal{'y' if total == 1 else 'ies'}"

@@ -20,6 +20,7 @@ from .bulk_runs import (
     forget_run,
     remember_run,
     run_result,
+    run_title,
     runs_in_background,
     runs_of,
     start_bulk_run,
@@ -83,7 +84,7 @@ def bulk_action(request: HttpRequest):
         messages.error(request, str(refused))
     else:
         if isinstance(result, BulkRun):
-            remember_run(request.session, result, _run_context(result)["title"])
+            remember_run(request.session, result, run_title(result))
             return redirect("anomalies:bulk_run", run_id=result.pk)
         (messages.success if result.done else messages.warning)(request, result.summary() + ".")
     return redirect(back)
@@ -115,16 +116,13 @@ def _own_run(request: HttpRequest, run_id: int) -> BulkRun:
 def _run_context(run: BulkRun) -> dict:
     result = run_result(run)
     total = len(run.anomaly_ids)
-    action = bulk_actions().get(run.action)
-    label = action.label if action else run.action
-    processed = len(result.done) + len(result.skipped)
     return {
         "run": run,
         "verb": result.verb,
-        "title": f"{label} {total:,} anomal{'y' if total == 1 else 'ies'}",
+        "title": run_title(run),
         "total": total,
-        "processed": processed,
-        "percent": round(100 * processed / total) if total else 100,
+        "processed": result.processed,
+        "percent": round(100 * result.processed / total) if total else 100,
         "finished": run.state == BulkRunState.DONE,
         "summary": run.refused or result.summary(),
         "tone": "error" if run.refused else ("success" if result.done else "warning"),
