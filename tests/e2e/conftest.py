@@ -149,6 +149,18 @@ def browser(e2e_stack, chromium_path) -> Iterator:
             chromium.close()
 
 
+# --- the demo's rows -----------------------------------------------------------------------
+
+
+def active_anomaly_every_team_sees():
+    """The first Active demo anomaly outside the restricted datastore (seed_demo first)."""
+    from anomalies.demo import RESTRICTED_DATASTORE
+    from anomalies.models import Anomaly, Status
+
+    active = Anomaly.objects.filter(status=Status.ACTIVE)
+    return active.exclude(datastore__name=RESTRICTED_DATASTORE).order_by("pk").first()
+
+
 @pytest.fixture(scope="session")
 def screenshot_dir() -> Path:
     shutil.rmtree(SCREENSHOT_DIR, ignore_errors=True)

@@ -15,8 +15,8 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Locator, Page, expect
 
-from anomalies.models import Anomaly, Status
-from tests.e2e.conftest import ACTION_MS, People, Stack
+from anomalies.models import Anomaly
+from tests.e2e.conftest import ACTION_MS, People, Stack, active_anomaly_every_team_sees
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -32,12 +32,7 @@ def active_anomaly(settings) -> Anomaly:
     """An Active anomaly on a datastore that every demo team can see."""
     call_command("seed_demo", anomalies=20, stdout=io.StringIO())
     settings.JIRA_ALLOW_INSECURE_LOOPBACK = True  # for connect_demo_jira, in this process
-    return (
-        Anomaly.objects.filter(status=Status.ACTIVE)
-        .exclude(datastore__name="HR Postgres")
-        .order_by("pk")
-        .first()
-    )
+    return active_anomaly_every_team_sees()
 
 
 @pytest.fixture

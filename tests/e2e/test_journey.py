@@ -17,11 +17,11 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Locator, Page, expect
 
-from anomalies.models import Anomaly, Comment, Status
+from anomalies.models import Anomaly, Comment
 from integrations.models import SyncEvent, SyncState
 from simulators.jira import SimulatorControl
 
-from .conftest import People, Stack
+from .conftest import People, Stack, active_anomaly_every_team_sees
 
 # Committed data, since the servers read it; the rows migrations made (the Public team)
 # are reloaded before each test, as the previous one's flush removed them.
@@ -47,12 +47,7 @@ def demo() -> None:
 @pytest.fixture
 def active_anomaly(demo) -> Anomaly:
     """An Active anomaly on a datastore that every demo team can see."""
-    return (
-        Anomaly.objects.filter(status=Status.ACTIVE)
-        .exclude(datastore__name="HR Postgres")
-        .order_by("pk")
-        .first()
-    )
+    return active_anomaly_every_team_sees()
 
 
 def test_it_turns_an_anomaly_into_jira_work(people: People, e2e_stack: Stack, active_anomaly):

@@ -16,10 +16,10 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import expect
 
-from anomalies.models import Anomaly, Status
+from anomalies.models import Anomaly
 from integrations.models import SyncEvent
 
-from .conftest import People, Stack
+from .conftest import People, Stack, active_anomaly_every_team_sees
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -31,12 +31,7 @@ TYPED = "Half-written note that must survive the live update"
 @pytest.fixture
 def active_anomaly(settings) -> Anomaly:
     call_command("seed_demo", anomalies=20, stdout=io.StringIO())
-    return (
-        Anomaly.objects.filter(status=Status.ACTIVE)
-        .exclude(datastore__name="HR Postgres")
-        .order_by("pk")
-        .first()
-    )
+    return active_anomaly_every_team_sees()
 
 
 @pytest.fixture

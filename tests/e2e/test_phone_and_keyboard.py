@@ -16,10 +16,10 @@ import pytest
 from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
-from anomalies.models import Anomaly, Status
+from anomalies.models import Anomaly
 from integrations.services import connected_integration
 
-from .conftest import People, Stack
+from .conftest import People, Stack, active_anomaly_every_team_sees
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -89,12 +89,7 @@ def demo(settings) -> None:
 @pytest.fixture
 def active_anomaly(demo) -> Anomaly:
     """An Active anomaly on a datastore that every demo team can see."""
-    return (
-        Anomaly.objects.filter(status=Status.ACTIVE)
-        .exclude(datastore__name="HR Postgres")
-        .order_by("pk")
-        .first()
-    )
+    return active_anomaly_every_team_sees()
 
 
 def connect_jira(stack: Stack) -> int:

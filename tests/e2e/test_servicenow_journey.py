@@ -14,11 +14,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from anomalies.models import Anomaly, Status
+from anomalies.models import Anomaly
 from integrations.models import SyncEvent, TicketingIntegration
 from tests.conftest import SIM_EMAIL, SIM_TOKEN, SN_PASSWORD, SN_USERNAME
 
-from .conftest import People, Stack
+from .conftest import People, Stack, active_anomaly_every_team_sees
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -50,12 +50,7 @@ def jira_connected(e2e_stack: Stack) -> None:
 
 @pytest.fixture
 def active_anomaly(jira_connected) -> Anomaly:
-    return (
-        Anomaly.objects.filter(status=Status.ACTIVE)
-        .exclude(datastore__name="HR Postgres")
-        .order_by("pk")
-        .first()
-    )
+    return active_anomaly_every_team_sees()
 
 
 def test_it_turns_an_anomaly_into_servicenow_work(
